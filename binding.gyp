@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "xrbd",
+      "sources": [
+        "native/addon.cc",
+        "native/cluster.cc",
+        "native/pool.cc",
+        "native/image.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "libraries": ["-lrbd", "-lrados"]
+    }
+  ]
+}

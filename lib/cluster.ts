@@ -1,0 +1,147 @@
+/**
+ * Cluster: a connection to one Ceph cluster through librados. Several may be
+ * open in one process at once (mirroring needs two).
+ */
+import { native, type NativeCluster } from './native';
+import { fromNative, type ErrorContext } from './errors';
+import { Pool } from './pool';
+import { Resource } from './resource';
+import { checkInt, checkName, checkOptions, checkString } from './validate';
+
+export interface ConnectOptions {
+  /**
+   * ceph.conf to read. Default: the standard search path (CEPH_CONF,
+   * /etc/ceph/$cluster.conf, ~/.ceph/$cluster.conf, ./$cluster.conf) unless
+   * `monHost` is given, in which case no file is read.
+   */
+  confPath?: string;
+  /** Cluster name (`$cluster` in conf paths). Default 'ceph'. */
+  clusterName?: string;
+  /** The cephx user without the `client.` prefix. Default 'admin'. */
+  clientId?: string;
+  /** Path of a keyring file. */
+  keyring?: string;
+  /** The cephx secret itself (base64), instead of a keyring. */
+  key?: string;
+  /** Monitor addresses, e.g. 'v2:127.0.0.1:3300' or '10.0.0.1,10.0.0.2'. */
+  monHost?: string;
+  /** Any other configuration options, applied last. */
+  config?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * How long connecting may take before it fails with Timeout (ETIMEDOUT), in
+   * milliseconds (librados' client_mount_timeout, whole seconds). Default 30000.
+   */
+  timeoutMs?: number;
+  /**
+   * Timeout for each monitor and OSD operation afterwards, in milliseconds
+   * (rados_mon_op_timeout / rados_osd_op_timeout). Default: none (librados waits).
+   */
+  operationTimeoutMs?: number;
+}
+
+export interface OpenPoolOptions {
+  /** RADOS namespace within the pool. Default: the default namespace. */
+  namespace?: string;
+}
+
+export interface LibraryVersions {
+  /** librados version loaded at run time, e.g. '3.0.0'. */
+  rados: string;
+  /** librbd version loaded at run time, e.g. '1.16.0'. */
+  rbd: string;
+  /** librbd version the addon was compiled against. */
+  rbdHeader: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export class Cluster extends Resource {
+  protected readonly kind = 'cluster';
+  readonly #native: NativeCluster;
+  /** The cluster name given at connect time ('ceph' by default). */
+  readonly name: string;
+  /** The entity this connection authenticated as, e.g. 'client.admin'. */
+  readonly user: string;
+
+  private constructor(n: NativeCluster, name: string, user: string) {
+    super();
+    this.#native = n;
+    this.name = name;
+    this.user = user;
+  }
+
+  /** Versions of librados and librbd. */
+  static versions(): LibraryVersions {
+    return native().versions();
+  }
+
+  /** Connect to a cluster. Rejects with an RbdError (Timeout, PermissionDenied, ...) on failure. */
+  static async connect(options?: ConnectOptions): Promise<Cluster> {
+    const o = checkOptions<ConnectOptions>(options, 'connect options');
+    const clusterName = o.clusterName === undefined ? 'ceph' : checkName(o.clusterName, 'clusterName');
+    const clientId = o.clientId === undefined ? 'admin' : checkName(o.clientId, 'clientId');
+    const timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : checkInt(o.timeoutMs, 'timeoutMs', 1, 2 ** 31);
+    const config: Array<[string, string]> = [];
+    if (o.monHost !== undefined) config.push(['mon_host', checkName(o.monHost, 'monHost')]);
+    if (o.keyring !== undefined) config.push(['keyring', checkName(o.keyring, 'keyring')]);
+    if (o.key !== undefined) config.push(['key', checkName(o.key, 'key')]);
+    if (o.config !== undefined) {
+      const extra = checkOptions<Record<string, unknown>>(o.config, 'config');
+      for (const [k, v] of Object.entries(extra)) {
+        checkName(k, 'config key');
+        if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+          throw new TypeError(`config.${k} must be a string, number or boolean`);
+        }
+        config.push([k, checkString(String(v), `config.${k}`)]);
+      }
+    }
+    config.push(['client_mount_timeout', String(Math.max(1, Math.ceil(timeoutMs / 1000)))]);
+    if (o.operationTimeoutMs !== undefined) {
+      const s = String(Math.max(1, Math.ceil(checkInt(o.operationTimeoutMs, 'operationTimeoutMs', 1, 2 ** 31) / 1000)));
+      config.push(['rados_mon_op_timeout', s], ['rados_osd_op_timeout', s]);
+    }
+    let confPath: string | null | undefined;
+    if (o.confPath !== undefined) confPath = checkName(o.confPath, 'confPath');
+    else if (o.monHost === undefined) confPath = null;
+
+    const user = `client.${clientId}`;
+    const n = new (native().Cluster)();
+    try {
+      await n.connect({ clusterName, name: user, confPath, config });
+    } catch (err) {
+      throw fromNative(err, { op: 'connect', cluster: clusterName });
+    }
+    return new Cluster(n, clusterName, user);
+  }
+
+  protected context(op: string): ErrorContext {
+    return { op, cluster: this.name };
+  }
+
+  protected closeNative(): Promise<void> {
+    return this.#native.close();
+  }
+
+  /** The cluster's fsid. */
+  fsid(): string {
+    return this.runSync('fsid', () => this.#native.fsid());
+  }
+
+  /** This client's global instance id (the `client.<id>` the cluster sees). */
+  instanceId(): number {
+    return this.runSync('instanceId', () => this.#native.instanceId());
+  }
+
+  /** Open an I/O context on a pool. Rejects with PoolNotFound if there is no such pool. */
+  async openPool(name: string, options?: OpenPoolOptions): Promise<Pool> {
+    checkName(name, 'pool name');
+    const o = checkOptions<OpenPoolOptions>(options);
+    const ns = o.namespace === undefined ? '' : checkString(o.namespace, 'namespace');
+    // The child is made inside the in-flight call, so a concurrent close() sees it.
+    return this.run('openPool', async () => Pool._create(this, await this.#native.openPool(name, ns), name, ns), {
+      pool: name,
+      namespace: ns,
+      subject: 'pool',
+    });
+  }
+}

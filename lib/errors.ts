@@ -1,0 +1,160 @@
+/**
+ * Errors. A failed librados/librbd call rejects with an RbdError (or one of the
+ * subclasses named like the official Python binding's exceptions) carrying the
+ * positive `errno`, its `code` ('ENOENT', ...), the failing operation and the
+ * names of the objects involved. Bad arguments throw TypeError / RangeError
+ * before any native call.
+ */
+import { constants } from 'node:os';
+import type { NativeErrnoError } from './native';
+
+const errnoNames: ReadonlyMap<number, string> = (() => {
+  const m = new Map<number, string>();
+  for (const [name, num] of Object.entries(constants.errno)) {
+    // Several names share a number (EWOULDBLOCK/EAGAIN): keep the first, the canonical one.
+    if (!m.has(num)) m.set(num, name);
+  }
+  return m;
+})();
+
+/** 'ENOENT' for 2; 'E<n>' for a number the platform has no name for. */
+export function errnoCode(errno: number): string {
+  return errnoNames.get(errno) ?? `E${errno}`;
+}
+
+/** What a failed call was about, for the message and the error's fields. */
+export interface ErrorContext {
+  /** The SDK operation, e.g. 'openImage'. */
+  op: string;
+  cluster?: string;
+  pool?: string;
+  namespace?: string;
+  image?: string;
+  snapshot?: string;
+  /** What ENOENT means here: decides between PoolNotFound and ImageNotFound. */
+  subject?: 'pool' | 'image' | 'snapshot' | 'object';
+}
+
+export class RbdError extends Error {
+  /** Positive errno, as librados/librbd returned it (negated). */
+  readonly errno: number;
+  /** Symbolic errno: 'ENOENT', 'EEXIST', 'EBADF', ... */
+  readonly code: string;
+  /** The SDK operation that failed. */
+  readonly op: string;
+  /** The librados/librbd function that failed, when known. */
+  readonly nativeOp?: string;
+  readonly pool?: string;
+  readonly namespace?: string;
+  readonly image?: string;
+  readonly snapshot?: string;
+
+  constructor(errno: number, ctx: ErrorContext, detail?: string, nativeOp?: string) {
+    const code = errnoCode(errno);
+    super(RbdError.describe(errno, code, ctx, detail));
+    this.name = new.target.name;
+    this.errno = errno;
+    this.code = code;
+    this.op = ctx.op;
+    if (nativeOp !== undefined) this.nativeOp = nativeOp;
+    if (ctx.pool !== undefined) this.pool = ctx.pool;
+    if (ctx.namespace) this.namespace = ctx.namespace;
+    if (ctx.image !== undefined) this.image = ctx.image;
+    if (ctx.snapshot !== undefined) this.snapshot = ctx.snapshot;
+  }
+
+  private static describe(errno: number, code: string, ctx: ErrorContext, detail?: string): string {
+    const where: string[] = [];
+    if (ctx.pool !== undefined) where.push(`pool '${ctx.pool}${ctx.namespace ? '/' + ctx.namespace : ''}'`);
+    if (ctx.image !== undefined) where.push(`image '${ctx.image}'`);
+    if (ctx.snapshot !== undefined) where.push(`snapshot '${ctx.snapshot}'`);
+    const on = where.length ? ` on ${where.join(', ')}` : '';
+    return `${ctx.op}${on} failed: ${detail ?? code} (${code}, errno ${errno})`;
+  }
+}
+
+export class PermissionDenied extends RbdError {}
+export class NotFound extends RbdError {}
+export class PoolNotFound extends NotFound {}
+export class ImageNotFound extends NotFound {}
+export class SnapshotNotFound extends NotFound {}
+export class ImageExists extends RbdError {}
+export class ReadOnlyImage extends RbdError {}
+export class ImageBusy extends RbdError {}
+export class ImageHasSnapshots extends RbdError {}
+export class InvalidArgument extends RbdError {}
+export class NoSpace extends RbdError {}
+export class Timeout extends RbdError {}
+export class ConnectionShutdown extends RbdError {}
+export class OperationNotSupported extends RbdError {}
+export class FunctionNotSupported extends RbdError {}
+export class ArgumentOutOfRange extends RbdError {}
+export class DiskQuotaExceeded extends RbdError {}
+export class IOError extends RbdError {}
+/** A handle used after close(), or closed while the call was waiting. */
+export class HandleClosed extends RbdError {}
+
+type RbdErrorClass = new (errno: number, ctx: ErrorContext, detail?: string, nativeOp?: string) => RbdError;
+
+const byCode: Readonly<Record<string, RbdErrorClass>> = {
+  EPERM: PermissionDenied,
+  EACCES: PermissionDenied,
+  EEXIST: ImageExists,
+  EROFS: ReadOnlyImage,
+  EBUSY: ImageBusy,
+  ENOTEMPTY: ImageHasSnapshots,
+  EINVAL: InvalidArgument,
+  ENOSPC: NoSpace,
+  ETIMEDOUT: Timeout,
+  ESHUTDOWN: ConnectionShutdown,
+  EOPNOTSUPP: OperationNotSupported,
+  ENOSYS: FunctionNotSupported,
+  EDOM: ArgumentOutOfRange,
+  EDQUOT: DiskQuotaExceeded,
+  EIO: IOError,
+  EBADF: HandleClosed,
+};
+
+function classFor(errno: number, ctx: ErrorContext): RbdErrorClass {
+  const code = errnoCode(errno);
+  if (code === 'ENOENT') {
+    switch (ctx.subject) {
+      case 'pool':
+        return PoolNotFound;
+      case 'image':
+        return ImageNotFound;
+      case 'snapshot':
+        return SnapshotNotFound;
+      default:
+        return NotFound;
+    }
+  }
+  return byCode[code] ?? RbdError;
+}
+
+/** The RbdError for a positive errno in a context. */
+export function rbdError(errno: number, ctx: ErrorContext, detail?: string, nativeOp?: string): RbdError {
+  const Cls = classFor(errno, ctx);
+  return new Cls(errno, ctx, detail, nativeOp);
+}
+
+function isNativeErrno(err: unknown): err is NativeErrnoError {
+  return err instanceof Error && typeof (err as Partial<NativeErrnoError>).errno === 'number';
+}
+
+/**
+ * Turn what the addon threw into the error users see: errno errors become
+ * RbdErrors; TypeError/RangeError from the addon's own checks pass through.
+ */
+export function fromNative(err: unknown, ctx: ErrorContext): Error {
+  if (isNativeErrno(err)) {
+    const detail = err.message.includes(': ') ? err.message.slice(err.message.indexOf(': ') + 2) : undefined;
+    return rbdError(err.errno, ctx, detail, err.op);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The error for a call on a handle that is closing or closed. */
+export function closedError(ctx: ErrorContext, what: string): HandleClosed {
+  return new HandleClosed(constants.errno.EBADF, ctx, `the ${what} is closed`);
+}

@@ -1,0 +1,52 @@
+/** Image features by name, as `rbd feature enable` and `rbd info` spell them. */
+
+export const FEATURES = {
+  layering: 1 << 0,
+  striping: 1 << 1,
+  'exclusive-lock': 1 << 2,
+  'object-map': 1 << 3,
+  'fast-diff': 1 << 4,
+  'deep-flatten': 1 << 5,
+  journaling: 1 << 6,
+  'data-pool': 1 << 7,
+  operations: 1 << 8,
+  migrating: 1 << 9,
+  'non-primary': 1 << 10,
+  'dirty-cache': 1 << 11,
+} as const;
+
+export type FeatureName = keyof typeof FEATURES;
+/** A feature bit this version does not know, as `unknown(<bit value>)`. */
+export type UnknownFeature = `unknown(${number})`;
+
+export function isFeatureName(s: string): s is FeatureName {
+  return Object.prototype.hasOwnProperty.call(FEATURES, s);
+}
+
+/** Names for a feature bitmask, in bit order; unknown bits become 'unknown(n)'. */
+export function featureNames(bits: number): Array<FeatureName | UnknownFeature> {
+  const out: Array<FeatureName | UnknownFeature> = [];
+  let rest = BigInt(bits);
+  for (let bit = 0n; rest !== 0n; bit++) {
+    const v = 1n << bit;
+    if ((rest & v) === 0n) continue;
+    rest &= ~v;
+    const name = (Object.keys(FEATURES) as FeatureName[]).find((k) => BigInt(FEATURES[k]) === v);
+    out.push(name ?? (`unknown(${v})` as UnknownFeature));
+  }
+  return out;
+}
+
+/** The bitmask for a list of names; throws TypeError naming an unknown feature. */
+export function featureBits(names: readonly string[], what = 'features'): number {
+  let bits = 0;
+  for (const n of names) {
+    if (typeof n !== 'string' || !isFeatureName(n)) {
+      throw new TypeError(
+        `${what}: unknown image feature ${JSON.stringify(n)} (known: ${Object.keys(FEATURES).join(', ')})`,
+      );
+    }
+    bits |= FEATURES[n];
+  }
+  return bits;
+}

@@ -1,0 +1,41 @@
+/**
+ * @x/rbd — Ceph RBD block images and their mirroring, from Node.js.
+ *
+ * ```ts
+ * import { Cluster } from '@x/rbd';
+ * await using cluster = await Cluster.connect({ confPath: '/etc/ceph/ceph.conf' });
+ * await using pool = await cluster.openPool('rbd');
+ * await pool.createImage('disk', 1 << 30, { features: ['layering', 'exclusive-lock'] });
+ * await using image = await pool.openImage('disk');
+ * console.log(await image.stat());
+ * ```
+ */
+export { Cluster, type ConnectOptions, type OpenPoolOptions, type LibraryVersions } from './cluster';
+export { Pool, type CreateImageOptions, type ImageSpec } from './pool';
+export { Image, type ImageStat, type OpenImageOptions } from './image';
+export { FEATURES, featureNames, featureBits, type FeatureName, type UnknownFeature } from './features';
+export type { ResourceState } from './resource';
+export {
+  RbdError,
+  PermissionDenied,
+  NotFound,
+  PoolNotFound,
+  ImageNotFound,
+  SnapshotNotFound,
+  ImageExists,
+  ReadOnlyImage,
+  ImageBusy,
+  ImageHasSnapshots,
+  InvalidArgument,
+  NoSpace,
+  Timeout,
+  ConnectionShutdown,
+  OperationNotSupported,
+  FunctionNotSupported,
+  ArgumentOutOfRange,
+  DiskQuotaExceeded,
+  IOError,
+  HandleClosed,
+  errnoCode,
+  type ErrorContext,
+} from './errors';

@@ -1,0 +1,109 @@
+/**
+ * The native surface, as native/ exports it. Everything here is internal: the
+ * public classes in cluster.ts / pool.ts / image.ts validate arguments, name
+ * things and turn native errors into RbdErrors before and after these calls.
+ */
+import * as path from 'node:path';
+
+/** A rejected native call: errno is positive, op is the librados/librbd function. */
+export interface NativeErrnoError extends Error {
+  errno: number;
+  op: string;
+}
+
+export interface NativeConnectOptions {
+  clusterName: string;
+  /** Full entity name, e.g. `client.admin`. */
+  name: string;
+  /** A path, `null` for the default search path, `undefined` for no file. */
+  confPath?: string | null;
+  config: Array<[string, string]>;
+}
+
+export declare class NativeCluster {
+  /** Create the rados client, read the conf, apply options and connect. */
+  connect(options: NativeConnectOptions): Promise<void>;
+  fsid(): string;
+  instanceId(): number;
+  openPool(name: string, namespace: string): Promise<NativePool>;
+  /** Idempotent; the client shuts down once its pools are gone. */
+  close(): Promise<void>;
+  readonly isOpen: boolean;
+}
+
+/** librbd's RBD_IMAGE_OPTION_* key and its value. */
+export type NativeImageOption = [number, number | bigint | string];
+
+export interface NativeImageStat {
+  size: number;
+  objectSize: number;
+  numObjects: number;
+  order: number;
+  blockNamePrefix: string;
+  id: string;
+  name: string;
+  features: number;
+  flags: number;
+  stripeUnit: number;
+  stripeCount: number;
+  createdMs: number;
+  dataPoolId: number;
+}
+
+export declare class NativePool {
+  createImage(name: string, size: number | bigint, options: NativeImageOption[]): Promise<void>;
+  listImages(): Promise<Array<{ id: string; name: string }>>;
+  removeImage(name: string): Promise<void>;
+  openImage(
+    nameOrId: string,
+    options: { byId?: boolean; readOnly?: boolean; snapshot?: string },
+  ): Promise<NativeImage>;
+  poolId(): number;
+  close(): Promise<void>;
+  readonly isOpen: boolean;
+}
+
+export declare class NativeImage {
+  stat(): Promise<NativeImageStat>;
+  close(): Promise<void>;
+  readonly isOpen: boolean;
+}
+
+export interface NativeBinding {
+  Cluster: typeof NativeCluster;
+  Pool: typeof NativePool;
+  Image: typeof NativeImage;
+  versions(): { rados: string; rbd: string; rbdHeader: string };
+}
+
+function load(): NativeBinding {
+  const root = path.join(__dirname, '..');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('node-gyp-build')(root) as NativeBinding;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const hints: string[] = [];
+    if (/librbd\.so/.test(reason)) hints.push('librbd.so.1 is missing: install librbd1 (apt-get install librbd1)');
+    if (/librados\.so/.test(reason)) hints.push('librados.so.2 is missing: install librados2 (apt-get install librados2)');
+    if (/No native build was found/.test(reason)) {
+      hints.push(
+        'no prebuilt binary matches this platform and none was built: install librbd-dev and librados-dev, ' +
+          'then run `npm rebuild @x/rbd` (or `bash scripts/setup-system.sh` from a clone)',
+      );
+    }
+    const e = new Error(
+      `@x/rbd: cannot load the native addon: ${reason}` + (hints.length ? `\n  fix: ${hints.join('\n  fix: ')}` : ''),
+    );
+    (e as Error & { cause?: unknown }).cause = err;
+    throw e;
+  }
+}
+
+let binding: NativeBinding | undefined;
+
+/** The addon, loaded on first use so that importing the package never throws. */
+export function native(): NativeBinding {
+  binding ??= load();
+  return binding;
+}

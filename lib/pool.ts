@@ -1,0 +1,150 @@
+/** Pool: an I/O context on one pool (and RADOS namespace), and the image calls that take one. */
+import type { Cluster } from './cluster';
+import type { ErrorContext } from './errors';
+import { featureBits } from './features';
+import { Image, type OpenImageOptions } from './image';
+import type { NativeImageOption, NativePool } from './native';
+import { Resource } from './resource';
+import { checkInt, checkName, checkOptions, checkU64 } from './validate';
+
+/** librbd's RBD_IMAGE_OPTION_* keys. */
+const ImageOption = {
+  format: 0,
+  features: 1,
+  order: 2,
+  stripeUnit: 3,
+  stripeCount: 4,
+  dataPool: 10,
+} as const;
+
+export interface CreateImageOptions {
+  /** Object size as a power of two, 12 (4 KiB) to 25 (32 MiB). Default: the pool's (22, 4 MiB). */
+  order?: number;
+  /** Object size in bytes (a power of two); an alternative to `order`. */
+  objectSize?: number;
+  /**
+   * Features by name, e.g. ['layering', 'exclusive-lock', 'journaling'].
+   * Default: the cluster's rbd_default_features.
+   */
+  features?: readonly string[];
+  /** Striping: stripe unit in bytes and stripe count (both or neither). */
+  stripeUnit?: number;
+  stripeCount?: number;
+  /** Put the image's data objects in another pool (erasure-coded data pools). */
+  dataPool?: string;
+}
+
+export interface ImageSpec {
+  id: string;
+  name: string;
+}
+
+export class Pool extends Resource {
+  protected readonly kind = 'pool';
+  readonly #native: NativePool;
+  /** The cluster this pool was opened from. */
+  readonly cluster: Cluster;
+  /** Pool name. */
+  readonly name: string;
+  /** RADOS namespace ('' for the default one). */
+  readonly namespace: string;
+
+  private constructor(cluster: Cluster, n: NativePool, name: string, namespace: string) {
+    super(cluster);
+    this.cluster = cluster;
+    this.#native = n;
+    this.name = name;
+    this.namespace = namespace;
+  }
+
+  /** @internal Used by Cluster.openPool. */
+  static _create(cluster: Cluster, n: NativePool, name: string, namespace: string): Pool {
+    return new Pool(cluster, n, name, namespace);
+  }
+
+  protected context(op: string): ErrorContext {
+    return { op, cluster: this.cluster.name, pool: this.name, namespace: this.namespace };
+  }
+
+  protected closeNative(): Promise<void> {
+    return this.#native.close();
+  }
+
+  /** The pool's numeric id. */
+  id(): number {
+    return this.runSync('poolId', () => this.#native.poolId());
+  }
+
+  /**
+   * Create an image of `size` bytes. Rejects with ImageExists if the name is taken.
+   * Like `rbd create --size`.
+   */
+  async createImage(name: string, size: number | bigint, options?: CreateImageOptions): Promise<void> {
+    checkName(name, 'image name');
+    checkU64(size, 'size');
+    const o = checkOptions<CreateImageOptions>(options);
+    const opts: NativeImageOption[] = [[ImageOption.format, 2]];
+    if (o.order !== undefined && o.objectSize !== undefined) {
+      throw new TypeError('give either order or objectSize, not both');
+    }
+    if (o.order !== undefined) opts.push([ImageOption.order, checkInt(o.order, 'order', 12, 25)]);
+    if (o.objectSize !== undefined) {
+      const s = checkInt(o.objectSize, 'objectSize', 4096, 32 * 1024 * 1024);
+      if ((s & (s - 1)) !== 0) throw new RangeError(`objectSize must be a power of two, got ${s}`);
+      opts.push([ImageOption.order, Math.log2(s)]);
+    }
+    if (o.features !== undefined) {
+      if (!Array.isArray(o.features)) throw new TypeError('features must be an array of feature names');
+      opts.push([ImageOption.features, featureBits(o.features)]);
+    }
+    if ((o.stripeUnit === undefined) !== (o.stripeCount === undefined)) {
+      throw new TypeError('give both stripeUnit and stripeCount, or neither');
+    }
+    if (o.stripeUnit !== undefined) {
+      opts.push([ImageOption.stripeUnit, checkInt(o.stripeUnit, 'stripeUnit', 1, 2 ** 32)]);
+      opts.push([ImageOption.stripeCount, checkInt(o.stripeCount, 'stripeCount', 1, 2 ** 32)]);
+    }
+    if (o.dataPool !== undefined) opts.push([ImageOption.dataPool, checkName(o.dataPool, 'dataPool')]);
+    await this.run('createImage', () => this.#native.createImage(name, size, opts), { image: name });
+  }
+
+  /** Names of the images in the pool, sorted (like `rbd ls`). */
+  async listImages(): Promise<string[]> {
+    return (await this.listImageSpecs()).map((s) => s.name);
+  }
+
+  /** Names and ids of the images in the pool, sorted by name. */
+  async listImageSpecs(): Promise<ImageSpec[]> {
+    const specs = await this.run('listImages', () => this.#native.listImages());
+    return specs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Remove an image. Rejects with ImageNotFound, ImageBusy (open elsewhere) or ImageHasSnapshots. */
+  async removeImage(name: string): Promise<void> {
+    checkName(name, 'image name');
+    await this.run('removeImage', () => this.#native.removeImage(name), { image: name, subject: 'image' });
+  }
+
+  /** Open an image by name. Rejects with ImageNotFound if there is none. */
+  openImage(name: string, options?: OpenImageOptions): Promise<Image> {
+    return this.#open(checkName(name, 'image name'), false, options);
+  }
+
+  /** Open an image by its id. */
+  openImageById(id: string, options?: OpenImageOptions): Promise<Image> {
+    return this.#open(checkName(id, 'image id'), true, options);
+  }
+
+  #open(nameOrId: string, byId: boolean, options: OpenImageOptions | undefined): Promise<Image> {
+    const o = checkOptions<OpenImageOptions>(options);
+    const readOnly = o.readOnly === undefined ? false : o.readOnly;
+    if (typeof readOnly !== 'boolean') throw new TypeError('readOnly must be a boolean');
+    const snapshot = o.snapshot === undefined ? undefined : checkName(o.snapshot, 'snapshot');
+    const nopts = { byId, readOnly: readOnly || snapshot !== undefined, ...(snapshot ? { snapshot } : {}) };
+    return this.run(
+      byId ? 'openImageById' : 'openImage',
+      async () => Image._create(this, await this.#native.openImage(nameOrId, nopts), nameOrId, nopts.readOnly),
+      { image: nameOrId, subject: 'image', ...(snapshot ? { snapshot } : {}) },
+    );
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The lifecycle every handle shares (after Level's abstract-level): open →
+ * closing → closed lives here in TypeScript, not in C++.
+ *
+ * - Each call counts as in flight until it settles; close() waits for them,
+ *   then closes the handle's children (a cluster's pools, a pool's images),
+ *   then the native handle. close() is idempotent: every caller gets the same
+ *   promise.
+ * - A call made once close() has begun rejects with HandleClosed (code 'EBADF').
+ * - Children are held weakly: a forgotten image can still be collected, and the
+ *   native side closes it when it is.
+ */
+import { closedError, fromNative, type ErrorContext } from './errors';
+
+export type ResourceState = 'open' | 'closing' | 'closed';
+
+export abstract class Resource {
+  #state: ResourceState = 'open';
+  #inflight = 0;
+  #idle: Array<() => void> = [];
+  #closing: Promise<void> | undefined;
+  #children = new Set<WeakRef<Resource>>();
+  #parent: Resource | undefined;
+
+  /** 'cluster', 'pool' or 'image': used in messages. */
+  protected abstract readonly kind: string;
+  /** The names that go into this handle's errors. */
+  protected abstract context(op: string): ErrorContext;
+  /** Close the native handle. Called once, with nothing in flight. */
+  protected abstract closeNative(): Promise<void>;
+
+  protected constructor(parent?: Resource) {
+    if (parent) {
+      this.#parent = parent;
+      parent.#children.add(this.#self);
+    }
+  }
+
+  readonly #self = new WeakRef<Resource>(this);
+
+  /** 'open', 'closing' or 'closed'. */
+  get state(): ResourceState {
+    return this.#state;
+  }
+
+  /** True once close() has been called. */
+  get closed(): boolean {
+    return this.#state !== 'open';
+  }
+
+  /** Run an async native call as an in-flight operation of this handle. */
+  protected async run<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
+    if (this.#state !== 'open') throw closedError({ ...this.context(op), ...extra }, this.kind);
+    this.#inflight++;
+    try {
+      return await fn();
+    } catch (err) {
+      throw fromNative(err, { ...this.context(op), ...extra });
+    } finally {
+      if (--this.#inflight === 0) {
+        const waiters = this.#idle;
+        this.#idle = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
+
+  /** Run a synchronous native call, with the same use-after-close check. */
+  protected runSync<T>(op: string, fn: () => T): T {
+    if (this.#state !== 'open') throw closedError(this.context(op), this.kind);
+    try {
+      return fn();
+    } catch (err) {
+      throw fromNative(err, this.context(op));
+    }
+  }
+
+  /**
+   * Close the handle: wait for in-flight calls, close children, release the
+   * native handle. Idempotent; later calls return the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#state = 'closing';
+    if (this.#inflight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    const children = [...this.#children].map((r) => r.deref()).filter((c): c is Resource => c !== undefined);
+    const results = await Promise.allSettled(children.map((c) => c.close()));
+    let failure: unknown;
+    try {
+      await this.closeNative();
+    } catch (err) {
+      failure = fromNative(err, this.context('close'));
+    } finally {
+      this.#state = 'closed';
+      if (this.#parent) this.#parent.#children.delete(this.#self);
+      this.#children.clear();
+    }
+    const childFailure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure !== undefined) throw failure;
+    if (childFailure) throw childFailure.reason;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,25 @@
+// Image: an open librbd image (rbd_image_t).
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "handles.h"
+#include "util/handle_wrap.h"
+
+namespace xrbd {
+
+class ImageWrap final : public HandleWrap<ImageWrap, ImageHandle> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  static Napi::Object NewInstance(Napi::Env env, std::shared_ptr<ImageHandle> h);
+  explicit ImageWrap(const Napi::CallbackInfo& info) : HandleWrap(info) {}
+
+ private:
+  Napi::Value Stat(const Napi::CallbackInfo& info);
+  Napi::Value CloseImage(const Napi::CallbackInfo& info) { return Close(info, "rbd_close"); }
+  Napi::Value IsOpenGetter(const Napi::CallbackInfo& info) { return IsOpen(info); }
+};
+
+}  // namespace xrbd

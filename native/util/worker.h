@@ -1,0 +1,66 @@
+// PromiseWorker: the one base for every blocking librados/librbd call.
+//
+// The "baton" shape (from sharp): a subclass keeps its inputs and outputs as
+// plain C++ members, Run() executes on a libuv worker thread touching only those
+// members and the C library, and Result() builds the JS value on the JS thread.
+// Run() returns the C call's return code; a negative one rejects the promise
+// with an errno error naming `op`.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+#include <utility>
+
+#include "errors.h"
+
+namespace xrbd {
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, const char* resource)
+      : Napi::AsyncWorker(env, resource), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  // Queue the work and hand back the promise. The worker deletes itself.
+  Napi::Promise Start() {
+    Napi::Promise p = deferred_.Promise();
+    Queue();
+    return p;
+  }
+
+  // Keep a JS value (a Buffer, the wrapping object) alive until the work is done.
+  void Pin(Napi::Value v) { pins_.Set(pin_count_++, v); }
+
+ protected:
+  // Worker thread. Return < 0 on failure, and set op_ to the failing call.
+  virtual int Run() = 0;
+  // JS thread, only when Run() returned >= 0.
+  virtual Napi::Value Result(Napi::Env env) { return env.Undefined(); }
+
+  std::string op_;
+
+ private:
+  void Execute() final { rc_ = Run(); }
+
+  void OnOK() final {
+    Napi::Env env = Env();
+    if (rc_ < 0) {
+      deferred_.Reject(ErrnoError(env, rc_, op_).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(Result(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) final { deferred_.Reject(e.Value()); }
+
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference pins_ = Napi::Persistent(Napi::Object::New(Env()));
+  uint32_t pin_count_ = 0;
+  int rc_ = 0;
+};
+
+}  // namespace xrbd
