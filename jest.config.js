@@ -1,12 +1,10 @@
 'use strict';
 // Two projects: pure-TypeScript unit tests, and integration tests against the live
-// two-site lab (started once per run by the global setup, stopped by the teardown).
+// two-site lab, which the integration project's global setup starts once per run
+// (or attaches to when one is already running) and its teardown stops.
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }];
 
 module.exports = {
-  testTimeout: 60000,
-  globalSetup: '<rootDir>/test/setup/global-setup.ts',
-  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   projects: [
     {
       displayName: 'unit',
@@ -19,6 +17,8 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
       testEnvironment: 'node',
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       testTimeout: 120000,
     },
   ],

@@ -1,6 +1,6 @@
 /** Image: an open RBD image. */
 import type { ErrorContext } from './errors';
-import { featureNames, type FeatureName, type UnknownFeature } from './features';
+import { FEATURES, featureNames, type FeatureName, type UnknownFeature } from './features';
 import type { NativeImage } from './native';
 import type { Pool } from './pool';
 import { Resource } from './resource';
@@ -83,7 +83,8 @@ export class Image extends Resource {
       stripeUnit: s.stripeUnit,
       stripeCount: s.stripeCount,
       createdAt: new Date(s.createdMs),
-      dataPoolId: s.dataPoolId < 0 ? null : s.dataPoolId,
+      // librbd reports the image's own pool when there is no separate data pool.
+      dataPoolId: (s.features & FEATURES['data-pool']) !== 0 ? s.dataPoolId : null,
     };
   }
 }
