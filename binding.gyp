@@ -6,7 +6,12 @@
         "native/addon.cc",
         "native/cluster.cc",
         "native/pool.cc",
-        "native/image.cc"
+        "native/image.cc",
+        "native/snapshots.cc",
+        "native/metadata.cc",
+        "native/trash.cc",
+        "native/namespaces.cc",
+        "native/groups.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -2,6 +2,8 @@
 import type { ErrorContext } from './errors';
 import { FEATURES, featureNames, type FeatureName, type UnknownFeature } from './features';
 import type { NativeImage } from './native';
+import { ImageMetadata } from './image-metadata';
+import { ImageSnapshots } from './image-snapshots';
 import type { Pool } from './pool';
 import { Resource } from './resource';
 
@@ -44,6 +46,10 @@ export class Image extends Resource {
   /** The name (or id, when opened by id) it was opened with. */
   readonly name: string;
   readonly readOnly: boolean;
+  /** Snapshots: `rbd snap ...`. */
+  readonly snapshots: ImageSnapshots;
+  /** Key/value metadata: `rbd image-meta ...`. */
+  readonly metadata: ImageMetadata;
 
   private constructor(pool: Pool, n: NativeImage, name: string, readOnly: boolean) {
     super(pool);
@@ -51,6 +57,8 @@ export class Image extends Resource {
     this.#native = n;
     this.name = name;
     this.readOnly = readOnly;
+    this.snapshots = new ImageSnapshots(this);
+    this.metadata = new ImageMetadata(this);
   }
 
   /** @internal Used by Pool.openImage. */
@@ -64,6 +72,14 @@ export class Image extends Resource {
 
   protected closeNative(): Promise<void> {
     return this.#native.close();
+  }
+
+  /**
+   * @internal For the API-area classes (snapshots, metadata, ...): run a native
+   * call on this image as an in-flight operation, with its errors named.
+   */
+  _call<T>(op: string, fn: (n: NativeImage) => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
+    return this.run(op, () => fn(this.#native), extra);
   }
 
   /** Size, layout, id, features and creation time (like `rbd info`). */

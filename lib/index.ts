@@ -13,6 +13,11 @@
 export { Cluster, type ConnectOptions, type OpenPoolOptions, type LibraryVersions } from './cluster';
 export { Pool, type CreateImageOptions, type ImageSpec } from './pool';
 export { Image, type ImageStat, type OpenImageOptions } from './image';
+export { ImageSnapshots } from './image-snapshots';
+export { ImageMetadata } from './image-metadata';
+export { PoolTrash } from './pool-trash';
+export { PoolNamespaces } from './pool-namespaces';
+export { PoolGroups } from './pool-groups';
 export { FEATURES, featureNames, featureBits, type FeatureName, type UnknownFeature } from './features';
 export type { ResourceState } from './resource';
 export {

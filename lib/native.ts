@@ -102,6 +102,18 @@ function load(): NativeBinding {
 
 let binding: NativeBinding | undefined;
 
+/**
+ * One API area of the addon (native/snapshots.cc exports `snapshots`, ...).
+ * Each area's functions take the wrapped handle as their first argument; the
+ * area's TypeScript file (lib/image-snapshots.ts, ...) declares their types
+ * next to the code that calls them.
+ */
+export function nativeArea<T>(area: string): T {
+  const a = (native() as unknown as Record<string, unknown>)[area];
+  if (a === null || typeof a !== 'object') throw new Error(`@x/rbd: the native addon has no '${area}' area`);
+  return a as T;
+}
+
 /** The addon, loaded on first use so that importing the package never throws. */
 export function native(): NativeBinding {
   binding ??= load();

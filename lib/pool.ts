@@ -4,6 +4,9 @@ import type { ErrorContext } from './errors';
 import { featureBits } from './features';
 import { Image, type OpenImageOptions } from './image';
 import type { NativeImageOption, NativePool } from './native';
+import { PoolGroups } from './pool-groups';
+import { PoolNamespaces } from './pool-namespaces';
+import { PoolTrash } from './pool-trash';
 import { Resource } from './resource';
 import { checkInt, checkName, checkOptions, checkU64 } from './validate';
 
@@ -48,6 +51,12 @@ export class Pool extends Resource {
   readonly name: string;
   /** RADOS namespace ('' for the default one). */
   readonly namespace: string;
+  /** The trash: `rbd trash ...`. */
+  readonly trash: PoolTrash;
+  /** RBD namespaces in this pool: `rbd namespace ...`. */
+  readonly namespaces: PoolNamespaces;
+  /** Groups of images: `rbd group ...`. */
+  readonly groups: PoolGroups;
 
   private constructor(cluster: Cluster, n: NativePool, name: string, namespace: string) {
     super(cluster);
@@ -55,6 +64,9 @@ export class Pool extends Resource {
     this.#native = n;
     this.name = name;
     this.namespace = namespace;
+    this.trash = new PoolTrash(this);
+    this.namespaces = new PoolNamespaces(this);
+    this.groups = new PoolGroups(this);
   }
 
   /** @internal Used by Cluster.openPool. */
@@ -68,6 +80,14 @@ export class Pool extends Resource {
 
   protected closeNative(): Promise<void> {
     return this.#native.close();
+  }
+
+  /**
+   * @internal For the API-area classes (trash, namespaces, groups, ...): run a
+   * native call on this pool as an in-flight operation, with its errors named.
+   */
+  _call<T>(op: string, fn: (n: NativePool) => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
+    return this.run(op, () => fn(this.#native), extra);
   }
 
   /** The pool's numeric id. */

@@ -2,8 +2,13 @@
 #include <napi.h>
 
 #include "cluster.h"
+#include "groups.h"
 #include "image.h"
+#include "metadata.h"
+#include "namespaces.h"
 #include "pool.h"
+#include "snapshots.h"
+#include "trash.h"
 #include "util/registry.h"
 
 namespace xrbd {
@@ -38,6 +43,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Pool", pool);
   exports.Set("Image", image);
   exports.Set("versions", Napi::Function::New<Versions>(env, "versions"));
+
+  // API areas: plain functions taking a wrapped handle first.
+  InitSnapshots(env, exports);
+  InitMetadata(env, exports);
+  InitTrash(env, exports);
+  InitNamespaces(env, exports);
+  InitGroups(env, exports);
   return exports;
 }
 

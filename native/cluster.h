@@ -10,7 +10,9 @@ namespace xrbd {
 
 class ClusterWrap final : public HandleWrap<ClusterWrap, RadosHandle> {
  public:
+  static constexpr const char* kKind = "cluster";
   static Napi::Function Init(Napi::Env env);
+  static Napi::Function Constructor(Napi::Env env) { return GetAddonData(env)->cluster_ctor.Value(); }
   explicit ClusterWrap(const Napi::CallbackInfo& info) : HandleWrap(info) {}
 
  private:

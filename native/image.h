@@ -12,7 +12,9 @@ namespace xrbd {
 
 class ImageWrap final : public HandleWrap<ImageWrap, ImageHandle> {
  public:
+  static constexpr const char* kKind = "image";
   static Napi::Function Init(Napi::Env env);
+  static Napi::Function Constructor(Napi::Env env) { return GetAddonData(env)->image_ctor.Value(); }
   static Napi::Object NewInstance(Napi::Env env, std::shared_ptr<ImageHandle> h);
   explicit ImageWrap(const Napi::CallbackInfo& info) : HandleWrap(info) {}
 

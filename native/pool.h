@@ -12,7 +12,9 @@ namespace xrbd {
 
 class PoolWrap final : public HandleWrap<PoolWrap, IoCtxHandle> {
  public:
+  static constexpr const char* kKind = "pool";
   static Napi::Function Init(Napi::Env env);
+  static Napi::Function Constructor(Napi::Env env) { return GetAddonData(env)->pool_ctor.Value(); }
   static Napi::Object NewInstance(Napi::Env env, std::shared_ptr<IoCtxHandle> h);
   explicit PoolWrap(const Napi::CallbackInfo& info) : HandleWrap(info) {}
 

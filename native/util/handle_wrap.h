@@ -10,6 +10,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "../handles.h"
@@ -54,6 +55,19 @@ class HandleWrap : public Napi::ObjectWrap<Self>, public Releasable {
 
   void ReleaseNative() override { handle_.reset(); }
   void Adopt(std::shared_ptr<H> h) { handle_ = std::move(h); }
+
+  // For the API-area files (snapshots.cc, trash.cc...), whose functions take the
+  // wrapper as their first argument: its open handle, or a TypeError for
+  // anything that is not one of ours, or EBADF when it is closed.
+  static std::shared_ptr<H> FromArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+    Napi::Env env = info.Env();
+    if (i >= info.Length() || !info[i].IsObject() ||
+        !info[i].As<Napi::Object>().InstanceOf(Self::Constructor(env))) {
+      throw Napi::TypeError::New(env, std::string(op) + ": argument " + std::to_string(i) + " is not a native " +
+                                          Self::kKind);
+    }
+    return Self::Unwrap(info[i].As<Napi::Object>())->Handle(env, op);
+  }
 
  protected:
   std::shared_ptr<H> Handle(Napi::Env env, const char* op) const {

@@ -1,0 +1,11 @@
+// Groups: the librbd calls of this API area, exported as `binding.groups`.
+// Every function takes the wrapped pool as its first argument.
+#pragma once
+
+#include <napi.h>
+
+namespace xrbd {
+
+void InitGroups(Napi::Env env, Napi::Object exports);
+
+}  // namespace xrbd
