@@ -79,6 +79,10 @@ export interface NativeBinding {
 function load(): NativeBinding {
   const root = path.join(__dirname, '..');
   try {
+    // XRBD_ADDON: load a specific build (development, or a cmake-js build in another folder).
+    const override = process.env.XRBD_ADDON;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (override) return require(path.resolve(override)) as NativeBinding;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('node-gyp-build')(root) as NativeBinding;
   } catch (err) {
