@@ -31,8 +31,10 @@ export interface ErrorContext {
   namespace?: string;
   image?: string;
   snapshot?: string;
-  /** What ENOENT means here: decides between PoolNotFound and ImageNotFound. */
-  subject?: 'pool' | 'image' | 'snapshot' | 'object';
+  /** The image group, for `rbd group ...` calls. */
+  group?: string;
+  /** What ENOENT means here: decides between PoolNotFound, ImageNotFound, GroupNotFound... */
+  subject?: 'pool' | 'image' | 'snapshot' | 'object' | 'group' | 'namespace';
 }
 
 export class RbdError extends Error {
@@ -48,6 +50,7 @@ export class RbdError extends Error {
   readonly namespace?: string;
   readonly image?: string;
   readonly snapshot?: string;
+  readonly group?: string;
 
   constructor(errno: number, ctx: ErrorContext, detail?: string, nativeOp?: string) {
     const code = errnoCode(errno);
@@ -61,11 +64,13 @@ export class RbdError extends Error {
     if (ctx.namespace) this.namespace = ctx.namespace;
     if (ctx.image !== undefined) this.image = ctx.image;
     if (ctx.snapshot !== undefined) this.snapshot = ctx.snapshot;
+    if (ctx.group !== undefined) this.group = ctx.group;
   }
 
   private static describe(errno: number, code: string, ctx: ErrorContext, detail?: string): string {
     const where: string[] = [];
     if (ctx.pool !== undefined) where.push(`pool '${ctx.pool}${ctx.namespace ? '/' + ctx.namespace : ''}'`);
+    if (ctx.group !== undefined) where.push(`group '${ctx.group}'`);
     if (ctx.image !== undefined) where.push(`image '${ctx.image}'`);
     if (ctx.snapshot !== undefined) where.push(`snapshot '${ctx.snapshot}'`);
     const on = where.length ? ` on ${where.join(', ')}` : '';
@@ -78,6 +83,10 @@ export class NotFound extends RbdError {}
 export class PoolNotFound extends NotFound {}
 export class ImageNotFound extends NotFound {}
 export class SnapshotNotFound extends NotFound {}
+/** An image group (`rbd group`) that does not exist. */
+export class GroupNotFound extends NotFound {}
+/** An RBD namespace (`rbd namespace`) that does not exist. */
+export class NamespaceNotFound extends NotFound {}
 export class ImageExists extends RbdError {}
 export class ReadOnlyImage extends RbdError {}
 export class ImageBusy extends RbdError {}
@@ -125,6 +134,10 @@ function classFor(errno: number, ctx: ErrorContext): RbdErrorClass {
         return ImageNotFound;
       case 'snapshot':
         return SnapshotNotFound;
+      case 'group':
+        return GroupNotFound;
+      case 'namespace':
+        return NamespaceNotFound;
       default:
         return NotFound;
     }

@@ -27,6 +27,8 @@ export {
   PoolNotFound,
   ImageNotFound,
   SnapshotNotFound,
+  GroupNotFound,
+  NamespaceNotFound,
   ImageExists,
   ReadOnlyImage,
   ImageBusy,
