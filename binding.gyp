@@ -4,6 +4,7 @@
       "target_name": "xrbd",
       "sources": [
         "native/addon.cc",
+        "native/admin.cc",
         "native/cluster.cc",
         "native/pool.cc",
         "native/image.cc",

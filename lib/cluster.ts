@@ -2,8 +2,8 @@
  * Cluster: a connection to one Ceph cluster through librados. Several may be
  * open in one process at once (mirroring needs two).
  */
-import { native, type NativeCluster } from './native';
-import { fromNative, type ErrorContext } from './errors';
+import { native, nativeArea, type NativeCluster } from './native';
+import { fromNative, rbdError, type ErrorContext } from './errors';
 import { Pool } from './pool';
 import { Resource } from './resource';
 import { checkInt, checkName, checkOptions, checkString } from './validate';
@@ -52,6 +52,34 @@ export interface LibraryVersions {
   /** librbd version the addon was compiled against. */
   rbdHeader: string;
 }
+
+/** Cluster-wide usage, as `ceph df` totals it. */
+export interface ClusterStats {
+  kb: number;
+  kbUsed: number;
+  kbAvail: number;
+  numObjects: number;
+}
+
+/** What a monitor or manager command answered. */
+export interface CommandResult {
+  /** The command's output (often JSON when `format: 'json'` was asked for). */
+  output: string;
+  /** The status line the CLI prints on stderr. */
+  status: string;
+}
+
+/** The native functions of the `admin` area (native/admin.cc). */
+interface NativeAdmin {
+  listPools(c: NativeCluster): Promise<string[]>;
+  createPool(c: NativeCluster, name: string): Promise<void>;
+  deletePool(c: NativeCluster, name: string): Promise<void>;
+  lookupPool(c: NativeCluster, name: string): Promise<number>;
+  clusterStat(c: NativeCluster): Promise<ClusterStats>;
+  monCommand(c: NativeCluster, cmd: string, input?: string): Promise<{ rc: number; output: string; status: string }>;
+  mgrCommand(c: NativeCluster, cmd: string, input?: string): Promise<{ rc: number; output: string; status: string }>;
+}
+const admin = (): NativeAdmin => nativeArea<NativeAdmin>('admin');
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -130,6 +158,95 @@ export class Cluster extends Resource {
   /** This client's global instance id (the `client.<id>` the cluster sees). */
   instanceId(): number {
     return this.runSync('instanceId', () => this.#native.instanceId());
+  }
+
+  /** A configuration option of this client, as librados has it now (`ceph config get`-style value string). */
+  getConfig(option: string): string {
+    checkName(option, 'option');
+    return this.runSync('getConfig', () => this.#native.confGet(option));
+  }
+
+  /** Change a configuration option of this client (not of the cluster). */
+  setConfig(option: string, value: string | number | boolean): void {
+    checkName(option, 'option');
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new TypeError('value must be a string, number or boolean');
+    }
+    const v = checkString(String(value), 'value');
+    this.runSync('setConfig', () => this.#native.confSet(option, v));
+  }
+
+  /** Names of the pools in the cluster (like `ceph osd pool ls`). */
+  async listPools(): Promise<string[]> {
+    return this.run('listPools', () => admin().listPools(this.#native));
+  }
+
+  /** Create a replicated pool with the cluster's default settings. Rejects with an EEXIST RbdError if it exists. */
+  async createPool(name: string): Promise<void> {
+    checkName(name, 'pool name');
+    await this.run('createPool', () => admin().createPool(this.#native, name), { pool: name });
+  }
+
+  /**
+   * Delete a pool and everything in it. The monitors refuse (PermissionDenied,
+   * EPERM) unless `mon_allow_pool_delete` is true.
+   */
+  async deletePool(name: string): Promise<void> {
+    checkName(name, 'pool name');
+    await this.run('deletePool', () => admin().deletePool(this.#native, name), { pool: name, subject: 'pool' });
+  }
+
+  /** The id of a pool; rejects with PoolNotFound. */
+  async poolId(name: string): Promise<number> {
+    checkName(name, 'pool name');
+    return this.run('poolId', () => admin().lookupPool(this.#native, name), { pool: name, subject: 'pool' });
+  }
+
+  /** Whether a pool exists. */
+  async poolExists(name: string): Promise<boolean> {
+    try {
+      await this.poolId(name);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /** Cluster-wide usage totals. */
+  async stats(): Promise<ClusterStats> {
+    return this.run('stats', () => admin().clusterStat(this.#native));
+  }
+
+  /**
+   * Send a command to the monitors, in the JSON form the ceph CLI sends
+   * (e.g. `{ prefix: 'osd pool ls', format: 'json' }`). Rejects with an
+   * RbdError carrying the monitor's status text when the command fails.
+   */
+  async monCommand(command: Readonly<Record<string, unknown>>, input?: string): Promise<CommandResult> {
+    return this.#command('monCommand', command, input, (c, i) => admin().monCommand(this.#native, c, i));
+  }
+
+  /** Send a command to the active manager (e.g. the rbd_support module's commands). */
+  async mgrCommand(command: Readonly<Record<string, unknown>>, input?: string): Promise<CommandResult> {
+    return this.#command('mgrCommand', command, input, (c, i) => admin().mgrCommand(this.#native, c, i));
+  }
+
+  async #command(
+    op: string,
+    command: Readonly<Record<string, unknown>>,
+    input: string | undefined,
+    send: (cmd: string, input?: string) => Promise<{ rc: number; output: string; status: string }>,
+  ): Promise<CommandResult> {
+    checkOptions<Record<string, unknown>>(command, 'command');
+    if (typeof command.prefix !== 'string' || command.prefix === '') {
+      throw new TypeError('command.prefix must be a non-empty string');
+    }
+    const cmd = JSON.stringify(command);
+    if (input !== undefined) checkString(input, 'input');
+    const r = await this.run(op, () => send(cmd, input));
+    if (r.rc < 0) throw rbdError(-r.rc, { op: `${op}(${command.prefix})` }, r.status || undefined);
+    return { output: r.output, status: r.status };
   }
 
   /** Open an I/O context on a pool. Rejects with PoolNotFound if there is no such pool. */

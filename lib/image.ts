@@ -1,10 +1,12 @@
 /** Image: an open RBD image. */
-import type { ErrorContext } from './errors';
-import { FEATURES, featureNames, type FeatureName, type UnknownFeature } from './features';
+import { InvalidArgument, rbdError, type ErrorContext } from './errors';
+import { FEATURES, featureBits, featureNames, type FeatureName, type UnknownFeature } from './features';
 import type { NativeImage } from './native';
+import { imageOptions, type CreateImageOptions, type Pool } from './pool';
+import { withProgress, type ProgressCallback } from './progress';
+import { checkBoolean, checkName, checkOptions, checkU64 } from './validate';
 import { ImageMetadata } from './image-metadata';
 import { ImageSnapshots } from './image-snapshots';
-import type { Pool } from './pool';
 import { Resource } from './resource';
 
 export interface OpenImageOptions {
@@ -36,6 +38,48 @@ export interface ImageStat {
   createdAt: Date;
   /** Id of the separate data pool, or null when the data lives in the image's pool. */
   dataPoolId: number | null;
+}
+
+export interface ResizeOptions {
+  /** Allow making the image smaller (data past the new end is lost). Default false, like `rbd resize` without --allow-shrink. */
+  allowShrink?: boolean;
+  onProgress?: ProgressCallback;
+}
+
+/** The parent of a cloned image (like the `parent:` lines of `rbd info`). */
+export interface ImageParent {
+  poolId: number;
+  pool: string;
+  namespace: string;
+  imageId: string;
+  image: string;
+  /** The parent image is in the trash. */
+  inTrash: boolean;
+  snapshotId: number;
+  snapshot: string;
+  /** Bytes of the parent still visible through the clone. */
+  overlap: number;
+}
+
+export interface LockOwners {
+  /** 'exclusive' or 'shared'. */
+  mode: 'exclusive' | 'shared' | `unknown(${number})`;
+  /** Lock owners, as `rbd lock ls` / `rbd status` name them. Empty when nobody holds the lock. */
+  owners: string[];
+  /** Whether this handle itself holds the exclusive lock. */
+  isOwner: boolean;
+}
+
+export interface Watcher {
+  /** Client address, e.g. '127.0.0.1:0/3226157325'. */
+  address: string;
+  /** Client global id (the `client.<id>` of `rbd status`). */
+  id: number;
+  cookie: bigint;
+}
+
+export interface CopyOptions extends CreateImageOptions {
+  onProgress?: ProgressCallback;
 }
 
 export class Image extends Resource {
@@ -102,5 +146,117 @@ export class Image extends Resource {
       // librbd reports the image's own pool when there is no separate data pool.
       dataPoolId: (s.features & FEATURES['data-pool']) !== 0 ? s.dataPoolId : null,
     };
+  }
+
+  /**
+   * Resize the image (like `rbd resize`). Shrinking needs `allowShrink: true`;
+   * without it a smaller size is a RangeError, checked here against the current size.
+   */
+  async resize(size: number | bigint, options?: ResizeOptions): Promise<void> {
+    checkU64(size, 'size');
+    const o = checkOptions<ResizeOptions>(options);
+    const allowShrink = o.allowShrink === undefined ? false : checkBoolean(o.allowShrink, 'allowShrink');
+    if (!allowShrink) {
+      const current = (await this.stat()).size;
+      if (BigInt(size) < BigInt(current)) {
+        throw new RangeError(
+          `resize: ${size} is smaller than the current size ${current}; pass { allowShrink: true } to shrink (data past the new end is lost)`,
+        );
+      }
+    }
+    await withProgress(o.onProgress, (cb) => this.run('resize', () => this.#native.resize(size, allowShrink, cb)));
+  }
+
+  /** Enabled features by name (like the `features:` line of `rbd info`). */
+  async features(): Promise<Array<FeatureName | UnknownFeature>> {
+    return (await this.stat()).features;
+  }
+
+  /**
+   * Enable features (like `rbd feature enable`). Journaling needs
+   * exclusive-lock: enabling it alone on an image without the lock feature is
+   * an InvalidArgument that says so.
+   */
+  async enableFeatures(names: FeatureName | readonly FeatureName[]): Promise<void> {
+    await this.#updateFeatures(names, true);
+  }
+
+  /** Disable features (like `rbd feature disable`). */
+  async disableFeatures(names: FeatureName | readonly FeatureName[]): Promise<void> {
+    await this.#updateFeatures(names, false);
+  }
+
+  async #updateFeatures(names: FeatureName | readonly FeatureName[], enable: boolean): Promise<void> {
+    const list = typeof names === 'string' ? [names] : names;
+    if (!Array.isArray(list) || list.length === 0) throw new TypeError('features must be a feature name or a non-empty array of them');
+    const bits = featureBits(list);
+    const op = enable ? 'enableFeatures' : 'disableFeatures';
+    try {
+      await this.run(op, () => this.#native.updateFeatures(bits, enable));
+    } catch (err) {
+      if (enable && err instanceof InvalidArgument && (bits & FEATURES.journaling) !== 0) {
+        const current = (await this.stat()).featureBits;
+        if (((current | bits) & FEATURES['exclusive-lock']) === 0) {
+          throw rbdError(
+            err.errno,
+            this.context(op),
+            `journaling requires the exclusive-lock feature: enable 'exclusive-lock' first (or both at once)`,
+            err.nativeOp,
+          );
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** Copy the parent's data into this clone and detach it (like `rbd flatten`). */
+  async flatten(options?: { onProgress?: ProgressCallback }): Promise<void> {
+    const o = checkOptions<{ onProgress?: ProgressCallback }>(options);
+    await withProgress(o.onProgress, (cb) => this.run('flatten', () => this.#native.flatten(cb)));
+  }
+
+  /** The parent image and snapshot of a clone, or null for an image that is not a clone. */
+  async parent(): Promise<ImageParent | null> {
+    const p = await this.run('parent', () => this.#native.parent());
+    if (p === null) return null;
+    return {
+      poolId: p.poolId,
+      pool: p.poolName,
+      namespace: p.namespace,
+      imageId: p.imageId,
+      image: p.imageName,
+      inTrash: p.trash,
+      snapshotId: p.snapId,
+      snapshot: p.snapName,
+      overlap: p.overlap,
+    };
+  }
+
+  /** Who holds the image's managed lock (the exclusive-lock feature), like `rbd lock ls`. */
+  async lockOwners(): Promise<LockOwners> {
+    const l = await this.run('lockOwners', () => this.#native.lockOwners());
+    const mode = l.mode === 0 ? 'exclusive' : l.mode === 1 ? 'shared' : (`unknown(${l.mode})` as const);
+    return { mode, owners: l.owners, isOwner: l.isOwner };
+  }
+
+  /** Clients watching the image header (like `rbd status`): every client that has it open. */
+  async watchers(): Promise<Watcher[]> {
+    return this.run('watchers', () => this.#native.watchers());
+  }
+
+  /**
+   * Copy the image's data and metadata to a new image `name` in `pool` (like
+   * `rbd cp`). Options are those of createImage, for the copy.
+   */
+  async copy(pool: Pool, name: string, options?: CopyOptions): Promise<void> {
+    if (pool === null || typeof pool !== 'object' || typeof (pool as Pool)._call !== 'function') {
+      throw new TypeError('pool must be a Pool');
+    }
+    checkName(name, 'image name');
+    const { onProgress, ...create } = checkOptions<CopyOptions>(options);
+    const opts = imageOptions(create);
+    await withProgress(onProgress, (cb) =>
+      pool._call('copy', (dest) => this.run('copy', () => this.#native.copy(dest, name, opts, cb)), { image: name }),
+    );
   }
 }

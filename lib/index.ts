@@ -10,14 +10,45 @@
  * console.log(await image.stat());
  * ```
  */
-export { Cluster, type ConnectOptions, type OpenPoolOptions, type LibraryVersions } from './cluster';
-export { Pool, type CreateImageOptions, type ImageSpec } from './pool';
-export { Image, type ImageStat, type OpenImageOptions } from './image';
+export {
+  Cluster,
+  type ConnectOptions,
+  type OpenPoolOptions,
+  type LibraryVersions,
+  type ClusterStats,
+  type CommandResult,
+} from './cluster';
+export { Pool, type CreateImageOptions, type ImageSpec, type PoolStats, type RemoveImageOptions } from './pool';
+export {
+  Image,
+  type ImageStat,
+  type OpenImageOptions,
+  type ResizeOptions,
+  type ImageParent,
+  type LockOwners,
+  type Watcher,
+  type CopyOptions,
+} from './image';
+export type { ProgressCallback } from './progress';
 export { ImageSnapshots } from './image-snapshots';
 export { ImageMetadata } from './image-metadata';
-export { PoolTrash } from './pool-trash';
+export {
+  PoolTrash,
+  type TrashEntry,
+  type TrashSource,
+  type TrashMoveOptions,
+  type TrashRemoveOptions,
+  type TrashPurgeOptions,
+} from './pool-trash';
 export { PoolNamespaces } from './pool-namespaces';
-export { PoolGroups } from './pool-groups';
+export {
+  PoolGroups,
+  type GroupImage,
+  type GroupImageState,
+  type GroupSnapshot,
+  type GroupSnapshotState,
+  type GroupRollbackOptions,
+} from './pool-groups';
 export { FEATURES, featureNames, featureBits, type FeatureName, type UnknownFeature } from './features';
 export type { ResourceState } from './resource';
 export {

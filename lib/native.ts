@@ -26,6 +26,8 @@ export declare class NativeCluster {
   fsid(): string;
   instanceId(): number;
   openPool(name: string, namespace: string): Promise<NativePool>;
+  confGet(option: string): string;
+  confSet(option: string, value: string): void;
   /** Idempotent; the client shuts down once its pools are gone. */
   close(): Promise<void>;
   readonly isOpen: boolean;
@@ -53,7 +55,10 @@ export interface NativeImageStat {
 export declare class NativePool {
   createImage(name: string, size: number | bigint, options: NativeImageOption[]): Promise<void>;
   listImages(): Promise<Array<{ id: string; name: string }>>;
-  removeImage(name: string): Promise<void>;
+  removeImage(name: string, onProgress?: ProgressFn): Promise<void>;
+  renameImage(from: string, to: string): Promise<void>;
+  init(force: boolean): Promise<void>;
+  stats(): Promise<NativePoolStats>;
   openImage(
     nameOrId: string,
     options: { byId?: boolean; readOnly?: boolean; snapshot?: string },
@@ -63,8 +68,45 @@ export declare class NativePool {
   readonly isOpen: boolean;
 }
 
+export interface NativePoolStats {
+  numBytes: number;
+  numObjects: number;
+  numObjectClones: number;
+  numObjectCopies: number;
+  numObjectsDegraded: number;
+  numObjectsUnfound: number;
+  numRead: number;
+  numReadKb: number;
+  numWrite: number;
+  numWriteKb: number;
+  numUserBytes: number;
+}
+
+export type ProgressFn = (done: number, total: number) => void;
+
+export interface NativeParent {
+  poolId: number;
+  poolName: string;
+  namespace: string;
+  imageId: string;
+  imageName: string;
+  trash: boolean;
+  snapId: number;
+  snapName: string;
+  snapNamespaceType: number;
+  overlap: number;
+}
+
 export declare class NativeImage {
   stat(): Promise<NativeImageStat>;
+  resize(size: number | bigint, allowShrink: boolean, onProgress?: ProgressFn): Promise<void>;
+  updateFeatures(bits: number, enable: boolean): Promise<void>;
+  flatten(onProgress?: ProgressFn): Promise<void>;
+  parent(): Promise<NativeParent | null>;
+  /** mode: RBD_LOCK_MODE_EXCLUSIVE (0) or RBD_LOCK_MODE_SHARED (1). */
+  lockOwners(): Promise<{ mode: number; owners: string[]; isOwner: boolean }>;
+  watchers(): Promise<Array<{ address: string; id: number; cookie: bigint }>>;
+  copy(dest: NativePool, name: string, options: NativeImageOption[], onProgress?: ProgressFn): Promise<void>;
   close(): Promise<void>;
   readonly isOpen: boolean;
 }

@@ -3,12 +3,13 @@ import type { Cluster } from './cluster';
 import type { ErrorContext } from './errors';
 import { featureBits } from './features';
 import { Image, type OpenImageOptions } from './image';
-import type { NativeImageOption, NativePool } from './native';
+import type { NativeImageOption, NativePool, NativePoolStats } from './native';
+import { withProgress, type ProgressCallback } from './progress';
 import { PoolGroups } from './pool-groups';
 import { PoolNamespaces } from './pool-namespaces';
 import { PoolTrash } from './pool-trash';
 import { Resource } from './resource';
-import { checkInt, checkName, checkOptions, checkU64 } from './validate';
+import { checkBoolean, checkInt, checkName, checkOptions, checkU64 } from './validate';
 
 /** librbd's RBD_IMAGE_OPTION_* keys. */
 const ImageOption = {
@@ -19,6 +20,34 @@ const ImageOption = {
   stripeCount: 4,
   dataPool: 10,
 } as const;
+
+/** librbd image options for CreateImageOptions: checked here, passed down as [key, value] pairs. */
+export function imageOptions(options: unknown): NativeImageOption[] {
+  const o = checkOptions<CreateImageOptions>(options);
+  const opts: NativeImageOption[] = [[ImageOption.format, 2]];
+  if (o.order !== undefined && o.objectSize !== undefined) {
+    throw new TypeError('give either order or objectSize, not both');
+  }
+  if (o.order !== undefined) opts.push([ImageOption.order, checkInt(o.order, 'order', 12, 25)]);
+  if (o.objectSize !== undefined) {
+    const s = checkInt(o.objectSize, 'objectSize', 4096, 32 * 1024 * 1024);
+    if ((s & (s - 1)) !== 0) throw new RangeError(`objectSize must be a power of two, got ${s}`);
+    opts.push([ImageOption.order, Math.log2(s)]);
+  }
+  if (o.features !== undefined) {
+    if (!Array.isArray(o.features)) throw new TypeError('features must be an array of feature names');
+    opts.push([ImageOption.features, featureBits(o.features)]);
+  }
+  if ((o.stripeUnit === undefined) !== (o.stripeCount === undefined)) {
+    throw new TypeError('give both stripeUnit and stripeCount, or neither');
+  }
+  if (o.stripeUnit !== undefined) {
+    opts.push([ImageOption.stripeUnit, checkInt(o.stripeUnit, 'stripeUnit', 1, 2 ** 32)]);
+    opts.push([ImageOption.stripeCount, checkInt(o.stripeCount, 'stripeCount', 1, 2 ** 32)]);
+  }
+  if (o.dataPool !== undefined) opts.push([ImageOption.dataPool, checkName(o.dataPool, 'dataPool')]);
+  return opts;
+}
 
 export interface CreateImageOptions {
   /** Object size as a power of two, 12 (4 KiB) to 25 (32 MiB). Default: the pool's (22, 4 MiB). */
@@ -35,6 +64,13 @@ export interface CreateImageOptions {
   stripeCount?: number;
   /** Put the image's data objects in another pool (erasure-coded data pools). */
   dataPool?: string;
+}
+
+/** Usage of one pool (like `rados df` / `ceph df detail` for it). */
+export type PoolStats = NativePoolStats;
+
+export interface RemoveImageOptions {
+  onProgress?: ProgressCallback;
 }
 
 export interface ImageSpec {
@@ -102,31 +138,10 @@ export class Pool extends Resource {
   async createImage(name: string, size: number | bigint, options?: CreateImageOptions): Promise<void> {
     checkName(name, 'image name');
     checkU64(size, 'size');
-    const o = checkOptions<CreateImageOptions>(options);
-    const opts: NativeImageOption[] = [[ImageOption.format, 2]];
-    if (o.order !== undefined && o.objectSize !== undefined) {
-      throw new TypeError('give either order or objectSize, not both');
-    }
-    if (o.order !== undefined) opts.push([ImageOption.order, checkInt(o.order, 'order', 12, 25)]);
-    if (o.objectSize !== undefined) {
-      const s = checkInt(o.objectSize, 'objectSize', 4096, 32 * 1024 * 1024);
-      if ((s & (s - 1)) !== 0) throw new RangeError(`objectSize must be a power of two, got ${s}`);
-      opts.push([ImageOption.order, Math.log2(s)]);
-    }
-    if (o.features !== undefined) {
-      if (!Array.isArray(o.features)) throw new TypeError('features must be an array of feature names');
-      opts.push([ImageOption.features, featureBits(o.features)]);
-    }
-    if ((o.stripeUnit === undefined) !== (o.stripeCount === undefined)) {
-      throw new TypeError('give both stripeUnit and stripeCount, or neither');
-    }
-    if (o.stripeUnit !== undefined) {
-      opts.push([ImageOption.stripeUnit, checkInt(o.stripeUnit, 'stripeUnit', 1, 2 ** 32)]);
-      opts.push([ImageOption.stripeCount, checkInt(o.stripeCount, 'stripeCount', 1, 2 ** 32)]);
-    }
-    if (o.dataPool !== undefined) opts.push([ImageOption.dataPool, checkName(o.dataPool, 'dataPool')]);
+    const opts = imageOptions(options);
     await this.run('createImage', () => this.#native.createImage(name, size, opts), { image: name });
   }
+
 
   /** Names of the images in the pool, sorted (like `rbd ls`). */
   async listImages(): Promise<string[]> {
@@ -139,10 +154,38 @@ export class Pool extends Resource {
     return specs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** Remove an image. Rejects with ImageNotFound, ImageBusy (open elsewhere) or ImageHasSnapshots. */
-  async removeImage(name: string): Promise<void> {
+  /**
+   * Remove an image (like `rbd rm`). Rejects with ImageNotFound, ImageBusy
+   * (open elsewhere: it has watchers) or ImageHasSnapshots.
+   */
+  async removeImage(name: string, options?: RemoveImageOptions): Promise<void> {
     checkName(name, 'image name');
-    await this.run('removeImage', () => this.#native.removeImage(name), { image: name, subject: 'image' });
+    const o = checkOptions<RemoveImageOptions>(options);
+    await withProgress(o.onProgress, (cb) =>
+      this.run('removeImage', () => this.#native.removeImage(name, cb), { image: name, subject: 'image' }),
+    );
+  }
+
+  /** Rename an image within the pool (like `rbd mv`). */
+  async renameImage(from: string, to: string): Promise<void> {
+    checkName(from, 'image name');
+    checkName(to, 'new image name');
+    await this.run('renameImage', () => this.#native.renameImage(from, to), { image: from, subject: 'image' });
+  }
+
+  /**
+   * Initialise the pool for RBD (like `rbd pool init`): tags the pool with
+   * the rbd application. `force` initialises even a pool in use by another application.
+   */
+  async init(options?: { force?: boolean }): Promise<void> {
+    const o = checkOptions<{ force?: boolean }>(options);
+    const force = o.force === undefined ? false : checkBoolean(o.force, 'force');
+    await this.run('init', () => this.#native.init(force));
+  }
+
+  /** Usage of this pool. */
+  async stats(): Promise<PoolStats> {
+    return this.run('stats', () => this.#native.stats());
   }
 
   /** Open an image by name. Rejects with ImageNotFound if there is none. */

@@ -1,6 +1,7 @@
 // Module entry: registers the wrapped classes and the teardown hook.
 #include <napi.h>
 
+#include "admin.h"
 #include "cluster.h"
 #include "groups.h"
 #include "image.h"
@@ -45,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("versions", Napi::Function::New<Versions>(env, "versions"));
 
   // API areas: plain functions taking a wrapped handle first.
+  InitAdmin(env, exports);
   InitSnapshots(env, exports);
   InitMetadata(env, exports);
   InitTrash(env, exports);

@@ -95,6 +95,8 @@ Napi::Function ClusterWrap::Init(Napi::Env env) {
                          InstanceMethod<&ClusterWrap::Fsid>("fsid"),
                          InstanceMethod<&ClusterWrap::InstanceId>("instanceId"),
                          InstanceMethod<&ClusterWrap::OpenPool>("openPool"),
+                         InstanceMethod<&ClusterWrap::ConfGet>("confGet"),
+                         InstanceMethod<&ClusterWrap::ConfSet>("confSet"),
                          InstanceMethod<&ClusterWrap::CloseCluster>("close"),
                          InstanceAccessor<&ClusterWrap::IsOpenGetter>("isOpen"),
                      });
@@ -152,6 +154,33 @@ Napi::Value ClusterWrap::OpenPool(const Napi::CallbackInfo& info) {
   auto* w = new OpenPoolWorker(env, std::move(cluster), pool, ns);
   w->Pin(info.This());
   return w->Start();
+}
+
+// Reading and setting this client's configuration is local: no worker needed.
+Napi::Value ClusterWrap::ConfGet(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = Handle(env, "rados_conf_get");
+  std::string key = StringArg(info, 0, "option name");
+  std::string buf(256, '\0');
+  for (;;) {
+    int rc = rados_conf_get(h->cluster, key.c_str(), buf.data(), buf.size());
+    if (rc == -ENAMETOOLONG && buf.size() < (1u << 20)) {
+      buf.assign(buf.size() * 4, '\0');
+      continue;
+    }
+    if (rc < 0) throw ErrnoError(env, rc, "rados_conf_get");
+    return Napi::String::New(env, buf.c_str());
+  }
+}
+
+Napi::Value ClusterWrap::ConfSet(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto h = Handle(env, "rados_conf_set");
+  std::string key = StringArg(info, 0, "option name");
+  std::string value = StringArg(info, 1, "option value");
+  int rc = rados_conf_set(h->cluster, key.c_str(), value.c_str());
+  if (rc < 0) throw ErrnoError(env, rc, "rados_conf_set");
+  return env.Undefined();
 }
 
 Napi::Value Versions(const Napi::CallbackInfo& info) {

@@ -20,6 +20,8 @@ class ClusterWrap final : public HandleWrap<ClusterWrap, RadosHandle> {
   Napi::Value Fsid(const Napi::CallbackInfo& info);
   Napi::Value InstanceId(const Napi::CallbackInfo& info);
   Napi::Value OpenPool(const Napi::CallbackInfo& info);
+  Napi::Value ConfGet(const Napi::CallbackInfo& info);
+  Napi::Value ConfSet(const Napi::CallbackInfo& info);
   Napi::Value CloseCluster(const Napi::CallbackInfo& info) { return Close(info, "rados_shutdown"); }
   Napi::Value IsOpenGetter(const Napi::CallbackInfo& info) { return IsOpen(info); }
 };

@@ -20,6 +20,13 @@ class ImageWrap final : public HandleWrap<ImageWrap, ImageHandle> {
 
  private:
   Napi::Value Stat(const Napi::CallbackInfo& info);
+  Napi::Value Resize(const Napi::CallbackInfo& info);
+  Napi::Value UpdateFeatures(const Napi::CallbackInfo& info);
+  Napi::Value Flatten(const Napi::CallbackInfo& info);
+  Napi::Value Parent(const Napi::CallbackInfo& info);
+  Napi::Value LockOwners(const Napi::CallbackInfo& info);
+  Napi::Value Watchers(const Napi::CallbackInfo& info);
+  Napi::Value Copy(const Napi::CallbackInfo& info);
   Napi::Value CloseImage(const Napi::CallbackInfo& info) { return Close(info, "rbd_close"); }
   Napi::Value IsOpenGetter(const Napi::CallbackInfo& info) { return IsOpen(info); }
 };

@@ -6,54 +6,31 @@
 
 #include "image.h"
 #include "util/args.h"
+#include "util/image_options.h"
+#include "util/progress.h"
 
 namespace xrbd {
 
 namespace {
 
-// Image options are passed down as { key: number | string } with librbd's
-// RBD_IMAGE_OPTION_* numbers as keys: lib/ owns the naming, C++ just forwards.
-struct ImageOption {
-  int key;
-  bool is_string;
-  uint64_t num;
-  std::string str;
-};
-
-class ImageOptions final {
- public:
-  ImageOptions() { rbd_image_options_create(&opts_); }
-  ~ImageOptions() { rbd_image_options_destroy(opts_); }
-  ImageOptions(const ImageOptions&) = delete;
-  ImageOptions& operator=(const ImageOptions&) = delete;
-  rbd_image_options_t get() const { return opts_; }
-
- private:
-  rbd_image_options_t opts_;
-};
-
 class CreateImageWorker final : public PromiseWorker {
  public:
-  CreateImageWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h) : PromiseWorker(env, "xrbd:createImage"), h_(std::move(h)) {}
+  CreateImageWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h, Napi::Value options)
+      : PromiseWorker(env, "xrbd:createImage"), h_(std::move(h)), opts_(env, options) {}
   std::string name;
   uint64_t size = 0;
-  std::vector<ImageOption> options;
 
  protected:
   int Run() override {
-    ImageOptions opts;
-    for (const auto& o : options) {
-      op_ = "rbd_image_options_set(" + std::to_string(o.key) + ")";
-      int rc = o.is_string ? rbd_image_options_set_string(opts.get(), o.key, o.str.c_str())
-                           : rbd_image_options_set_uint64(opts.get(), o.key, o.num);
-      if (rc < 0) return rc;
-    }
+    int rc = opts_.Apply(op_);
+    if (rc < 0) return rc;
     op_ = "rbd_create4";
-    return rbd_create4(h_->io, name.c_str(), size, opts.get());
+    return rbd_create4(h_->io, name.c_str(), size, opts_.get());
   }
 
  private:
   std::shared_ptr<IoCtxHandle> h_;
+  ImageOptions opts_;
 };
 
 class ListImagesWorker final : public PromiseWorker {
@@ -100,18 +77,73 @@ class ListImagesWorker final : public PromiseWorker {
 
 class RemoveImageWorker final : public PromiseWorker {
  public:
-  RemoveImageWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h, std::string name)
-      : PromiseWorker(env, "xrbd:removeImage"), h_(std::move(h)), name_(std::move(name)) {}
+  RemoveImageWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h, std::string name, Napi::Value progress)
+      : PromiseWorker(env, "xrbd:removeImage"), h_(std::move(h)), name_(std::move(name)), progress_(env, progress) {}
 
  protected:
   int Run() override {
-    op_ = "rbd_remove";
-    return rbd_remove(h_->io, name_.c_str());
+    op_ = "rbd_remove_with_progress";
+    return rbd_remove_with_progress(h_->io, name_.c_str(), progress_.fn(), progress_.arg());
   }
 
  private:
   std::shared_ptr<IoCtxHandle> h_;
   std::string name_;
+  Progress progress_;
+};
+
+// rbd_pool_init and rbd_rename: a pool and one or two names in, nothing out.
+class PoolOpWorker final : public PromiseWorker {
+ public:
+  enum Kind { kInit, kRename };
+  PoolOpWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h, Kind k)
+      : PromiseWorker(env, "xrbd:poolOp"), h_(std::move(h)), kind_(k) {}
+  std::string a, b;
+  bool force = false;
+
+ protected:
+  int Run() override {
+    if (kind_ == kInit) {
+      op_ = "rbd_pool_init";
+      return rbd_pool_init(h_->io, force);
+    }
+    op_ = "rbd_rename";
+    return rbd_rename(h_->io, a.c_str(), b.c_str());
+  }
+
+ private:
+  std::shared_ptr<IoCtxHandle> h_;
+  Kind kind_;
+};
+
+class PoolStatWorker final : public PromiseWorker {
+ public:
+  PoolStatWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h) : PromiseWorker(env, "xrbd:poolStat"), h_(std::move(h)) {}
+
+ protected:
+  int Run() override {
+    op_ = "rados_ioctx_pool_stat";
+    return rados_ioctx_pool_stat(h_->io, &st_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("numBytes", U64ToJs(env, st_.num_bytes));
+    o.Set("numObjects", U64ToJs(env, st_.num_objects));
+    o.Set("numObjectClones", U64ToJs(env, st_.num_object_clones));
+    o.Set("numObjectCopies", U64ToJs(env, st_.num_object_copies));
+    o.Set("numObjectsDegraded", U64ToJs(env, st_.num_objects_degraded));
+    o.Set("numObjectsUnfound", U64ToJs(env, st_.num_objects_unfound));
+    o.Set("numRead", U64ToJs(env, st_.num_rd));
+    o.Set("numReadKb", U64ToJs(env, st_.num_rd_kb));
+    o.Set("numWrite", U64ToJs(env, st_.num_wr));
+    o.Set("numWriteKb", U64ToJs(env, st_.num_wr_kb));
+    o.Set("numUserBytes", U64ToJs(env, st_.num_user_bytes));
+    return o;
+  }
+
+ private:
+  std::shared_ptr<IoCtxHandle> h_;
+  rados_pool_stat_t st_{};
 };
 
 class OpenImageWorker final : public PromiseWorker {
@@ -158,6 +190,9 @@ Napi::Function PoolWrap::Init(Napi::Env env) {
                          InstanceMethod<&PoolWrap::RemoveImage>("removeImage"),
                          InstanceMethod<&PoolWrap::OpenImage>("openImage"),
                          InstanceMethod<&PoolWrap::PoolId>("poolId"),
+                         InstanceMethod<&PoolWrap::Init>("init"),
+                         InstanceMethod<&PoolWrap::RenameImage>("renameImage"),
+                         InstanceMethod<&PoolWrap::Stats>("stats"),
                          InstanceMethod<&PoolWrap::ClosePool>("close"),
                          InstanceAccessor<&PoolWrap::IsOpenGetter>("isOpen"),
                      });
@@ -175,26 +210,9 @@ Napi::Value PoolWrap::CreateImage(const Napi::CallbackInfo& info) {
   auto h = Handle(env, "rbd_create4");
   std::string name = StringArg(info, 0, "image name");
   uint64_t size = U64Arg(info, 1, "size");
-  std::vector<ImageOption> options;
-  if (info.Length() > 2 && info[2].IsArray()) {
-    Napi::Array arr = info[2].As<Napi::Array>();
-    for (uint32_t i = 0; i < arr.Length(); i++) {
-      Napi::Array kv = arr.Get(i).As<Napi::Array>();
-      ImageOption o{static_cast<int>(kv.Get(0u).As<Napi::Number>().Int32Value()), false, 0, ""};
-      Napi::Value v = kv.Get(1u);
-      if (v.IsString()) {
-        o.is_string = true;
-        o.str = v.As<Napi::String>().Utf8Value();
-      } else {
-        o.num = U64Value(env, v, "image option");
-      }
-      options.push_back(std::move(o));
-    }
-  }
-  auto* w = new CreateImageWorker(env, std::move(h));
+  auto* w = new CreateImageWorker(env, std::move(h), info[2]);
   w->name = std::move(name);
   w->size = size;
-  w->options = std::move(options);
   w->Pin(info.This());
   return w->Start();
 }
@@ -205,9 +223,11 @@ Napi::Value PoolWrap::ListImages(const Napi::CallbackInfo& info) {
   return w->Start();
 }
 
+// removeImage(name, onProgress?)
 Napi::Value PoolWrap::RemoveImage(const Napi::CallbackInfo& info) {
   auto h = Handle(info.Env(), "rbd_remove");
-  auto* w = new RemoveImageWorker(info.Env(), std::move(h), StringArg(info, 0, "image name"));
+  std::string name = StringArg(info, 0, "image name");
+  auto* w = new RemoveImageWorker(info.Env(), std::move(h), std::move(name), info[1]);
   w->Pin(info.This());
   return w->Start();
 }
@@ -227,6 +247,31 @@ Napi::Value PoolWrap::OpenImage(const Napi::CallbackInfo& info) {
     w->has_snapshot = true;
     w->snapshot = snap.As<Napi::String>().Utf8Value();
   }
+  w->Pin(info.This());
+  return w->Start();
+}
+
+// init(force)
+Napi::Value PoolWrap::Init(const Napi::CallbackInfo& info) {
+  auto* w = new PoolOpWorker(info.Env(), Handle(info.Env(), "rbd_pool_init"), PoolOpWorker::kInit);
+  w->force = info[0].ToBoolean();
+  w->Pin(info.This());
+  return w->Start();
+}
+
+// renameImage(from, to)
+Napi::Value PoolWrap::RenameImage(const Napi::CallbackInfo& info) {
+  auto h = Handle(info.Env(), "rbd_rename");
+  std::string from = StringArg(info, 0, "image name"), to = StringArg(info, 1, "new image name");
+  auto* w = new PoolOpWorker(info.Env(), std::move(h), PoolOpWorker::kRename);
+  w->a = std::move(from);
+  w->b = std::move(to);
+  w->Pin(info.This());
+  return w->Start();
+}
+
+Napi::Value PoolWrap::Stats(const Napi::CallbackInfo& info) {
+  auto* w = new PoolStatWorker(info.Env(), Handle(info.Env(), "rados_ioctx_pool_stat"));
   w->Pin(info.This());
   return w->Start();
 }

@@ -13,7 +13,7 @@ namespace xrbd {
 class PoolWrap final : public HandleWrap<PoolWrap, IoCtxHandle> {
  public:
   static constexpr const char* kKind = "pool";
-  static Napi::Function Init(Napi::Env env);
+  static Napi::Function Init(Napi::Env env);  // the class; Init(info) is rbd_pool_init
   static Napi::Function Constructor(Napi::Env env) { return GetAddonData(env)->pool_ctor.Value(); }
   static Napi::Object NewInstance(Napi::Env env, std::shared_ptr<IoCtxHandle> h);
   explicit PoolWrap(const Napi::CallbackInfo& info) : HandleWrap(info) {}
@@ -24,6 +24,9 @@ class PoolWrap final : public HandleWrap<PoolWrap, IoCtxHandle> {
   Napi::Value RemoveImage(const Napi::CallbackInfo& info);
   Napi::Value OpenImage(const Napi::CallbackInfo& info);
   Napi::Value PoolId(const Napi::CallbackInfo& info);
+  Napi::Value Init(const Napi::CallbackInfo& info);
+  Napi::Value RenameImage(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value ClosePool(const Napi::CallbackInfo& info) { return Close(info, "rados_ioctx_destroy"); }
   Napi::Value IsOpenGetter(const Napi::CallbackInfo& info) { return IsOpen(info); }
 };
