@@ -8,6 +8,14 @@
 #                       [--objectstore memstore|bluestore] [--timeout SECS]
 #   ceph-site.sh stop   --dir DIR [--purge]
 #   ceph-site.sh status --dir DIR
+#   ceph-site.sh resume --dir DIR [--timeout SECS]
+#
+# `start` always creates a fresh cluster (wiping DIR after stopping whatever a
+# previous run left there).  `resume` restarts the daemons of a stopped site
+# on its existing data (same fsid, keys, pools and mirroring peers); with
+# memstore the OSD's data survives only a clean `stop` (it is saved on umount),
+# not a SIGKILL.  `status` exits 0 iff pid files exist and all those daemons
+# are alive.
 #
 # Layout of DIR: ceph.conf, *.keyring, site.json, mon/ mgr/ osd/ (daemon data),
 # log/ (daemon logs + captured stdout/stderr), run/ (pid files, admin sockets).
@@ -22,7 +30,7 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 log() { [[ -n "${CEPH_SITE_QUIET:-}" ]] || echo "$PROG: $*" >&2; }
 
 usage() {
-  sed -n '7,10p' "$0" >&2
+  sed -n '7,11p' "$0" >&2
   exit 2
 }
 
@@ -165,9 +173,19 @@ if [[ "$CMD" == status ]]; then
   exit $rc
 fi
 
-[[ "$CMD" == start ]] || usage
+case "$CMD" in start|resume) ;; *) usage ;; esac
 
-# ---------------------------------------------------------------- start
+if [[ "$CMD" == resume ]]; then
+  [[ -f "$DIR/.ceph-site" && -f "$CONF" && -f "$DIR/site.json" ]] || die "$DIR holds no complete site to resume (run start first)"
+  kv() { sed -n "s/^$1=//p" "$DIR/.ceph-site" | head -n1; }
+  NAME="$(kv name)"; MON_PORT="$(kv mon_port)"; PORT_MIN="$(kv port_min)"; PORT_MAX="$(kv port_max)"
+  OBJECTSTORE="$(kv objectstore)"
+  [[ -n "$NAME" && -n "$MON_PORT" ]] || die "$DIR/.ceph-site is incomplete"
+  PORT_MIN="${PORT_MIN:-$((MON_PORT + 1))}"; PORT_MAX="${PORT_MAX:-$((MON_PORT + 99))}"
+  OBJECTSTORE="${OBJECTSTORE:-memstore}"
+fi
+
+# ---------------------------------------------------------------- start / resume
 [[ -n "$NAME" ]] || die "--name is required"
 [[ "$NAME" =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "bad --name '$NAME' (letters, digits, - and _ only)"
 for v in MON_PORT PORT_MIN PORT_MAX TIMEOUT; do
@@ -187,7 +205,10 @@ remaining() { local r=$((DEADLINE - $(now))); ((r > 0)) && echo "$r" || echo 0; 
 
 # 1. stop what a killed run may have left behind (DIR is wiped after the port check)
 WIPE=0
-if [[ -n "$(ls -A "$DIR" 2>/dev/null)" ]]; then
+if [[ "$CMD" == resume ]]; then
+  if "$0" status --dir "$DIR" >/dev/null 2>&1; then log "site $NAME is already running"; exit 0; fi
+  stop_site
+elif [[ -n "$(ls -A "$DIR" 2>/dev/null)" ]]; then
   [[ -f "$DIR/.ceph-site" || -f "$CONF" ]] || die "$DIR is not empty and is not a ceph-site directory; refusing to wipe it"
   stop_site
   WIPE=1
@@ -206,16 +227,69 @@ port_taken() {
 port_taken "$MON_PORT" && die "mon port 127.0.0.1:$MON_PORT is already in use; cannot start site $NAME"
 ((WIPE)) && find "$DIR" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 
-mkdir -p "$RUN" "$LOGD" "$DIR/mon" "$DIR/mgr" "$DIR/osd"
-printf 'name=%s\nmon_port=%s\n' "$NAME" "$MON_PORT" >"$DIR/.ceph-site"
-
 MIRROR_ID="rbd-mirror.$NAME"
-FSID="$(uuidgen)"
 MON_HOST="v2:127.0.0.1:$MON_PORT"
+
+# ---- failure handling: stop what we started, say what failed and where to look
+STARTED=0
+fail() {  # fail MESSAGE LOGFILE
+  local msg="$1" lf="${2:-}"
+  trap - EXIT
+  if ((STARTED)); then stop_site >/dev/null 2>&1 || true; fi
+  if [[ -n "$lf" ]]; then echo "$PROG: $msg; see $lf" >&2; else echo "$PROG: $msg" >&2; fi
+  exit 1
+}
+trap 'rc=$?; if ((rc != 0)); then trap - EXIT; ((STARTED)) && stop_site >/dev/null 2>&1; echo "$PROG: $CMD of site $NAME failed (exit $rc); logs in $LOGD" >&2; fi' EXIT
+trap 'fail "interrupted during $CMD of site $NAME" "$LOGD"' INT TERM
+
+logfile_of() { echo "$LOGD/ceph-$1.log"; }
+
+run_logged() {  # run_logged DAEMON STEP CMD... : a bounded foreground step (mkfs)
+  local d="$1" step="$2"; shift 2
+  local out="$LOGD/$d.$step.out" t
+  t=$(remaining); ((t > 0)) || fail "timed out (${TIMEOUT}s) before $d $step" "$(logfile_of "$d")"
+  if ! timeout -k 2 "$t" "$@" >"$out" 2>&1; then
+    local why; why="$(grep -v '^\s*$' "$out" | tail -n 1 | cut -c1-200)"
+    fail "$d $step failed${why:+ ($why)}" "$(logfile_of "$d") and $out"
+  fi
+}
+
+launch() {  # launch DAEMON CMD... : start in the foreground mode, detached, record pid
+  local d="$1"; shift
+  STARTED=1
+  setsid "$@" </dev/null >"$LOGD/$d.out" 2>&1 &
+  echo $! >"$RUN/$d.pid"
+}
+
+check_alive() {  # check_alive DAEMON... : fail if one of them has exited
+  local d p
+  for d in "$@"; do
+    p="$(pid_of "$d")"
+    if ! alive "$p"; then
+      local why; why="$(grep -v '^\s*$' "$LOGD/$d.out" 2>/dev/null | tail -n 1 | cut -c1-200 || true)"
+      fail "ceph-$d exited during start-up${why:+ ($why)}" "$(logfile_of "$d") (stdout/stderr: $LOGD/$d.out)"
+    fi
+  done
+}
+
+CEPH_T=10
+cephq() {  # bounded ceph CLI call against this site
+  local t; t=$(remaining); ((t > 0)) || return 124
+  ((t > CEPH_T)) && t=$CEPH_T
+  timeout -k 2 "$t" ceph -c "$CONF" --connect-timeout "$t" "$@"
+}
+
+if [[ "$CMD" == start ]]; then
+mkdir -p "$RUN" "$LOGD" "$DIR/mon" "$DIR/mgr" "$DIR/osd"
+printf 'name=%s\nmon_port=%s\nport_min=%s\nport_max=%s\nobjectstore=%s\n' \
+  "$NAME" "$MON_PORT" "$PORT_MIN" "$PORT_MAX" "$OBJECTSTORE" >"$DIR/.ceph-site"
+
+FSID="$(uuidgen)"
 
 if [[ "$OBJECTSTORE" == memstore ]]; then
   STORE_CONF="osd objectstore = memstore
-memstore device bytes = 1073741824"
+memstore device bytes = 1073741824
+osd fast shutdown = false"
 else
   STORE_CONF="osd objectstore = bluestore
 bluestore block create = true
@@ -328,62 +402,13 @@ for k in "$ADMIN_KR" "$MGR_KR" "$MIRROR_KR"; do
 done
 umask 022
 
-# ---- failure handling: stop what we started, say what failed and where to look
-STARTED=0
-fail() {  # fail MESSAGE LOGFILE
-  local msg="$1" lf="${2:-}"
-  trap - EXIT
-  if ((STARTED)); then stop_site >/dev/null 2>&1 || true; fi
-  if [[ -n "$lf" ]]; then echo "$PROG: $msg; see $lf" >&2; else echo "$PROG: $msg" >&2; fi
-  exit 1
-}
-trap 'rc=$?; if ((rc != 0)); then trap - EXIT; ((STARTED)) && stop_site >/dev/null 2>&1; echo "$PROG: start of site $NAME failed (exit $rc); logs in $LOGD" >&2; fi' EXIT
-trap 'fail "interrupted while starting site $NAME" "$LOGD"' INT TERM
-
-logfile_of() { echo "$LOGD/ceph-$1.log"; }
-
-run_logged() {  # run_logged DAEMON STEP CMD... : a bounded foreground step (mkfs)
-  local d="$1" step="$2"; shift 2
-  local out="$LOGD/$d.$step.out" t
-  t=$(remaining); ((t > 0)) || fail "timed out (${TIMEOUT}s) before $d $step" "$(logfile_of "$d")"
-  if ! timeout -k 2 "$t" "$@" >"$out" 2>&1; then
-    local why; why="$(grep -v '^\s*$' "$out" | tail -n 1 | cut -c1-200)"
-    fail "$d $step failed${why:+ ($why)}" "$(logfile_of "$d") and $out"
-  fi
-}
-
-launch() {  # launch DAEMON CMD... : start in the foreground mode, detached, record pid
-  local d="$1"; shift
-  STARTED=1
-  setsid "$@" </dev/null >"$LOGD/$d.out" 2>&1 &
-  echo $! >"$RUN/$d.pid"
-}
-
-check_alive() {  # check_alive DAEMON... : fail if one of them has exited
-  local d p
-  for d in "$@"; do
-    p="$(pid_of "$d")"
-    if ! alive "$p"; then
-      local why; why="$(grep -v '^\s*$' "$LOGD/$d.out" 2>/dev/null | tail -n 1 | cut -c1-200 || true)"
-      fail "ceph-$d exited during start-up${why:+ ($why)}" "$(logfile_of "$d")"
-    fi
-  done
-}
-
-CEPH_T=10
-cephq() {  # bounded ceph CLI call against this site
-  local t; t=$(remaining); ((t > 0)) || return 124
-  ((t > CEPH_T)) && t=$CEPH_T
-  timeout -k 2 "$t" ceph -c "$CONF" --connect-timeout "$t" "$@"
-}
-
 # ---- mon
 monmaptool --create --fsid "$FSID" --addv a "[$MON_HOST]" --enable-all-features \
   --set-min-mon-release pacific "$DIR/monmap" >/dev/null 2>"$LOGD/monmaptool.out" \
   || fail "monmaptool failed" "$LOGD/monmaptool.out"
 mkdir -p "$DIR/mon/ceph-a"
 run_logged mon.a mkfs ceph-mon -c "$CONF" -i a --mkfs --monmap "$DIR/monmap" --keyring "$MON_KR"
-launch mon.a ceph-mon -c "$CONF" -i a -f
+fi  # fresh site
 
 # wait for the mon to answer (and stay alive)
 wait_mon() {
@@ -394,33 +419,40 @@ wait_mon() {
     sleep 0.3
   done
 }
+
+launch mon.a ceph-mon -c "$CONF" -i a -f
 CEPH_T=3
 wait_mon
 CEPH_T=10
 log "mon.a up on $MON_HOST ($(( $(now) - START_TS ))s)"
 
 # ---- mgr (key seeded at mkfs)
-mkdir -p "$DIR/mgr/ceph-x"
-cp "$MGR_KR" "$DIR/mgr/ceph-x/keyring"
+if [[ "$CMD" == start ]]; then
+  mkdir -p "$DIR/mgr/ceph-x"
+  cp "$MGR_KR" "$DIR/mgr/ceph-x/keyring"
+fi
 launch mgr.x ceph-mgr -c "$CONF" -i x -f
 
 # ---- osd
-OSD_UUID="$(uuidgen)"
-OSD_KEY="$(ceph-authtool --gen-print-key)"
-mkdir -p "$DIR/osd/ceph-0"
-umask 077
-printf '{"cephx_secret": "%s"}\n' "$OSD_KEY" >"$DIR/osd/new.json"
-umask 022
-OSD_ID="$(cephq osd new "$OSD_UUID" -i "$DIR/osd/new.json" 2>"$LOGD/osd.new.out")" \
-  || fail "'ceph osd new' failed" "$LOGD/osd.new.out"
-rm -f "$DIR/osd/new.json"
-[[ "$OSD_ID" == 0 ]] || fail "expected osd id 0, got '$OSD_ID'" "$LOGD/osd.new.out"
-ceph-authtool --create-keyring "$DIR/ceph.osd.0.keyring" -n osd.0 --add-key "$OSD_KEY" >/dev/null
-chmod 600 "$DIR/ceph.osd.0.keyring"
-run_logged osd.0 mkfs ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID"
+if [[ "$CMD" == start ]]; then
+  OSD_UUID="$(uuidgen)"
+  OSD_KEY="$(ceph-authtool --gen-print-key)"
+  mkdir -p "$DIR/osd/ceph-0"
+  umask 077
+  printf '{"cephx_secret": "%s"}\n' "$OSD_KEY" >"$DIR/osd/new.json"
+  umask 022
+  OSD_ID="$(cephq osd new "$OSD_UUID" -i "$DIR/osd/new.json" 2>"$LOGD/osd.new.out")" \
+    || fail "'ceph osd new' failed" "$LOGD/osd.new.out"
+  rm -f "$DIR/osd/new.json"
+  [[ "$OSD_ID" == 0 ]] || fail "expected osd id 0, got '$OSD_ID'" "$LOGD/osd.new.out"
+  ceph-authtool --create-keyring "$DIR/ceph.osd.0.keyring" -n osd.0 --add-key "$OSD_KEY" >/dev/null
+  chmod 600 "$DIR/ceph.osd.0.keyring"
+  run_logged osd.0 mkfs ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID"
+fi
 launch osd.0 ceph-osd -c "$CONF" -i 0 -f
 
-# ---- wait for: OSD up + in, mgr available
+# ---- wait for: OSD up, mgr available
+up=0
 while :; do
   check_alive mon.a mgr.x osd.0
   st="$(cephq status -f json 2>/dev/null || true)"
@@ -444,9 +476,10 @@ sleep 0.5
 check_alive mon.a mgr.x osd.0 "client.$MIRROR_ID"
 
 # ---- site.json (contains the admin key)
-ADMIN_KEY="$(ceph-authtool "$ADMIN_KR" -n client.admin -p)"
-umask 077
-cat >"$DIR/site.json.tmp" <<EOF
+if [[ "$CMD" == start ]]; then
+  ADMIN_KEY="$(ceph-authtool "$ADMIN_KR" -n client.admin -p)"
+  umask 077
+  cat >"$DIR/site.json.tmp" <<EOF
 {
   "name": "$NAME",
   "fsid": "$FSID",
@@ -460,10 +493,11 @@ cat >"$DIR/site.json.tmp" <<EOF
   "objectstore": "$OBJECTSTORE"
 }
 EOF
-mv "$DIR/site.json.tmp" "$DIR/site.json"
-umask 022
-chmod 600 "$DIR"/*.keyring "$DIR/site.json"
+  mv "$DIR/site.json.tmp" "$DIR/site.json"
+  umask 022
+  chmod 600 "$DIR"/*.keyring "$DIR/site.json"
+fi
 
 trap - EXIT INT TERM
-log "site $NAME up in $(( $(now) - START_TS ))s (fsid $FSID, $MON_HOST)"
+log "site $NAME up ($CMD) in $(( $(now) - START_TS ))s ($MON_HOST)"
 exit 0
