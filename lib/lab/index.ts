@@ -1,0 +1,9 @@
+// @x/rbd/lab — a two-site Ceph test lab (single-node clusters on 127.0.0.1 with
+// RBD mirroring between them) for this SDK's integration tests and for users' own.
+// Self-contained: it drives docker/ceph-site.sh and the ceph/rbd CLIs, not the addon.
+export { Lab, defaultLabDir, siteScriptPath, packageRoot } from './lab';
+export type { LabSiteInfo, LabOptions, LabObjectstore, LabMirrorMode } from './lab';
+export { LabCommandError, run } from './exec';
+export type { RunOptions, RunResult } from './exec';
+export { findProcessesMentioning, isAlive, recordedPids } from './procs';
+export type { LabProcess } from './procs';

@@ -1,0 +1,521 @@
+// The lab controller: N single-node Ceph sites (docker/ceph-site.sh) on 127.0.0.1,
+// with RBD mirroring set up between the first two. Self-contained: it does not
+// import the SDK, it drives the `ceph`/`rbd` CLIs and the site script.
+import { existsSync, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+import { LabCommandError, run, sleep } from './exec';
+import { findProcessesMentioning, isAlive, recordedPids } from './procs';
+
+export interface LabSiteInfo {
+  name: string;
+  dir: string;
+  fsid: string;
+  monHost: string;
+  confPath: string;
+  keyringPath: string;
+  clientId: string;
+  key: string;
+  mirrorClientId: string;
+  logDir: string;
+}
+
+export type LabObjectstore = 'memstore' | 'bluestore';
+export type LabMirrorMode = 'image' | 'pool';
+
+export interface LabOptions {
+  /** Lab directory (default: env XRBD_LAB_DIR, else `<package root>/.lab`). */
+  dir?: string;
+  /** Site names (default ['site-a', 'site-b']). */
+  sites?: string[];
+  /** RBD pool created on every site (default 'rbd-lab'). */
+  pool?: string;
+  /** Site i gets mon port basePort+100*i and bind range [that+1, that+99] (default 17100). */
+  basePort?: number;
+  objectstore?: LabObjectstore;
+  /** Pool mirroring mode (default 'image'). */
+  mirrorMode?: LabMirrorMode;
+  /** Set up mirroring between the first two sites (default true). */
+  mirroring?: boolean;
+  /** Overall bound for start(), including the mirroring set-up (default 120000). */
+  timeoutMs?: number;
+  /** Progress lines (default: discarded). */
+  log?: (line: string) => void;
+  /** Extra environment for the site script and CLIs (e.g. a PATH for fault injection). */
+  env?: Record<string, string | undefined>;
+}
+
+interface LabFileSite extends LabSiteInfo {
+  monPort: number;
+  portMin: number;
+  portMax: number;
+  objectstore: LabObjectstore;
+}
+
+interface LabFile {
+  version: 1;
+  dir: string;
+  pool: string;
+  basePort: number;
+  objectstore: LabObjectstore;
+  mirrorMode: LabMirrorMode;
+  mirroring: boolean;
+  createdAt: string;
+  sites: LabFileSite[];
+}
+
+const LAB_FILE = 'lab.json';
+const SITE_FILE = 'site.json';
+const DEFAULT_SITES = ['site-a', 'site-b'];
+const DEFAULT_POOL = 'rbd-lab';
+const DEFAULT_BASE_PORT = 17100;
+const DEFAULT_TIMEOUT_MS = 120_000;
+const CLI_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 60_000;
+
+/** Root of this package (lib/lab/*.ts and dist/lab/*.js both sit two levels down). */
+export const packageRoot: string = path.resolve(__dirname, '..', '..');
+
+/** The default lab directory: env XRBD_LAB_DIR, else `<package root>/.lab`. */
+export function defaultLabDir(): string {
+  return path.resolve(process.env.XRBD_LAB_DIR || path.join(packageRoot, '.lab'));
+}
+
+/** Path of docker/ceph-site.sh (env XRBD_CEPH_SITE_SCRIPT overrides). */
+export function siteScriptPath(): string {
+  return process.env.XRBD_CEPH_SITE_SCRIPT || path.join(packageRoot, 'docker', 'ceph-site.sh');
+}
+
+function validName(n: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(n);
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+async function writeSecretJson(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fsp.writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
+  await fsp.rename(tmp, file);
+}
+
+function parseJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`${what}: expected JSON, got: ${text.slice(0, 300)}`);
+  }
+}
+
+interface MirrorPoolStatus {
+  summary?: { health?: string; daemon_health?: string; image_health?: string };
+  daemons?: Array<{ client_id?: string; health?: string; leader?: boolean; callouts?: string[] }>;
+}
+
+export class Lab {
+  readonly dir: string;
+  readonly pool: string;
+  readonly sites: readonly LabSiteInfo[];
+
+  readonly #file: LabFile;
+  readonly #log: (line: string) => void;
+  readonly #env: NodeJS.ProcessEnv;
+
+  private constructor(file: LabFile, log?: (line: string) => void, env?: Record<string, string | undefined>) {
+    this.#file = file;
+    this.dir = file.dir;
+    this.pool = file.pool;
+    this.sites = Object.freeze(
+      file.sites.map((s) =>
+        Object.freeze({
+          name: s.name,
+          dir: s.dir,
+          fsid: s.fsid,
+          monHost: s.monHost,
+          confPath: s.confPath,
+          keyringPath: s.keyringPath,
+          clientId: s.clientId,
+          key: s.key,
+          mirrorClientId: s.mirrorClientId,
+          logDir: s.logDir,
+        }),
+      ),
+    );
+    this.#log = log ?? (() => undefined);
+    this.#env = { ...process.env, ...(env ?? {}) };
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Start a fresh lab (sites in parallel, then the mirroring set-up). Whatever ran in `dir` before is stopped and wiped. */
+  static async start(opts: LabOptions = {}): Promise<Lab> {
+    const t0 = Date.now();
+    const dir = path.resolve(opts.dir ?? defaultLabDir());
+    const names = opts.sites ?? DEFAULT_SITES;
+    const pool = opts.pool ?? DEFAULT_POOL;
+    const basePort = opts.basePort ?? DEFAULT_BASE_PORT;
+    const objectstore = opts.objectstore ?? 'memstore';
+    const mirrorMode = opts.mirrorMode ?? 'image';
+    const mirroring = opts.mirroring ?? true;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const log = opts.log ?? (() => undefined);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(opts.env ?? {}) };
+    const deadline = t0 + timeoutMs;
+    const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+
+    if (names.length === 0) throw new Error('Lab.start: at least one site is required');
+    if (new Set(names).size !== names.length) throw new Error(`Lab.start: duplicate site names in ${names.join(', ')}`);
+    for (const n of names) if (!validName(n)) throw new Error(`Lab.start: bad site name '${n}'`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(pool)) throw new Error(`Lab.start: bad pool name '${pool}'`);
+    if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 100 * names.length > 65535)
+      throw new Error(`Lab.start: bad basePort ${basePort}`);
+    if (mirroring && names.length < 2) throw new Error('Lab.start: mirroring needs at least two sites (or pass mirroring: false)');
+
+    await fsp.mkdir(dir, { recursive: true });
+    // A previous lab in this dir (possibly killed): stop it before its sites are wiped.
+    const previous = await readJson<LabFile>(path.join(dir, LAB_FILE));
+    if (previous) {
+      log(`lab: stopping the previous lab in ${dir}`);
+      await new Lab(previous, log, opts.env).stop().catch(() => undefined);
+    }
+    await fsp.rm(path.join(dir, LAB_FILE), { force: true });
+
+    const script = siteScriptPath();
+    const perSiteSecs = Math.max(10, Math.floor((deadline - Date.now()) / 1000) - 5);
+    log(`lab: starting ${names.length} site(s) in ${dir}`);
+    const results = await Promise.allSettled(
+      names.map(async (name, i): Promise<LabFileSite> => {
+        const monPort = basePort + 100 * i;
+        const siteDir = path.join(dir, name);
+        const args = [
+          script, 'start', '--dir', siteDir, '--name', name,
+          '--mon-port', String(monPort), '--port-min', String(monPort + 1), '--port-max', String(monPort + 99),
+          '--objectstore', objectstore, '--timeout', String(perSiteSecs),
+        ];
+        try {
+          await run('bash', args, {
+            timeoutMs: perSiteSecs * 1000 + 30_000,
+            env,
+            onStderrLine: (l) => log(`[${name}] ${l}`),
+          });
+        } catch (e) {
+          throw new Error(`lab: site ${name} (mon port ${monPort}) failed to start: ${scriptError(e)}`);
+        }
+        const info = await readJson<Omit<LabSiteInfo, 'dir'> & { objectstore: LabObjectstore }>(path.join(siteDir, SITE_FILE));
+        if (!info) throw new Error(`lab: site ${name} started but ${path.join(siteDir, SITE_FILE)} is missing`);
+        return {
+          name: info.name, dir: siteDir, fsid: info.fsid, monHost: info.monHost, confPath: info.confPath,
+          keyringPath: info.keyringPath, clientId: info.clientId, key: info.key, mirrorClientId: info.mirrorClientId,
+          logDir: info.logDir, monPort, portMin: monPort + 1, portMax: monPort + 99, objectstore,
+        };
+      }),
+    );
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const file: LabFile = {
+      version: 1, dir, pool, basePort, objectstore, mirrorMode, mirroring,
+      createdAt: new Date().toISOString(),
+      sites: names.map((name, i) => {
+        const r = results[i];
+        if (r.status === 'fulfilled') return r.value;
+        const monPort = basePort + 100 * i;
+        // placeholder so that stop() can clean up a half-started lab
+        return {
+          name, dir: path.join(dir, name), fsid: '', monHost: `v2:127.0.0.1:${monPort}`,
+          confPath: path.join(dir, name, 'ceph.conf'), keyringPath: '', clientId: 'admin', key: '',
+          mirrorClientId: `rbd-mirror.${name}`, logDir: path.join(dir, name, 'log'),
+          monPort, portMin: monPort + 1, portMax: monPort + 99, objectstore,
+        };
+      }),
+    };
+    const lab = new Lab(file, log, opts.env);
+    if (failed.length) {
+      await lab.stop().catch(() => undefined);
+      throw new Error(failed.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'));
+    }
+    log(`lab: ${names.length} site(s) up after ${elapsed()}`);
+
+    try {
+      await lab.#setUpPools(deadline);
+      log(`lab: pool ${pool} ready on every site after ${elapsed()}`);
+      if (mirroring) {
+        await lab.#setUpMirroring(deadline);
+        log(`lab: mirroring peers configured after ${elapsed()}`);
+        await lab.waitForMirrorDaemons({ timeoutMs: Math.max(1000, deadline - Date.now()) });
+        log(`lab: rbd-mirror daemons healthy after ${elapsed()}`);
+      }
+      await writeSecretJson(path.join(dir, LAB_FILE), file);
+    } catch (e) {
+      await lab.stop().catch(() => undefined);
+      throw e;
+    }
+    log(`lab: ready in ${elapsed()}`);
+    return lab;
+  }
+
+  /** The lab running in `dir` (lab.json present and every daemon alive), else null. */
+  static async attach(dir?: string): Promise<Lab | null> {
+    const lab = await Lab.open(dir);
+    if (!lab) return null;
+    return (await lab.#allDaemonsAlive()) ? lab : null;
+  }
+
+  /** The lab described by `dir`/lab.json whether or not its daemons run (null if there is none). For clean-up. */
+  static async open(dir?: string): Promise<Lab | null> {
+    const d = path.resolve(dir ?? defaultLabDir());
+    const file = await readJson<LabFile>(path.join(d, LAB_FILE));
+    if (!file || file.version !== 1 || !Array.isArray(file.sites)) return null;
+    return new Lab({ ...file, dir: d });
+  }
+
+  /** The site called `name`; throws for an unknown name. */
+  site(name: string): LabSiteInfo {
+    const s = this.sites.find((x) => x.name === name);
+    if (!s) throw new Error(`lab: no site '${name}' (sites: ${this.sites.map((x) => x.name).join(', ')})`);
+    return s;
+  }
+
+  /** Stop every daemon of the lab (bounded, idempotent). `purge` also deletes the lab directory. */
+  async stop(opts: { purge?: boolean } = {}): Promise<void> {
+    // rbd-mirror daemons first on all sites (they talk to both), then the rest:
+    // each site's stop does rbd-mirror → osd → mgr+mon, and sites stop in parallel.
+    const errors: string[] = [];
+    await Promise.all(
+      this.#file.sites.map(async (s) => {
+        if (!existsSync(s.dir)) return;
+        try {
+          await run('bash', [siteScriptPath(), 'stop', '--dir', s.dir], { timeoutMs: STOP_TIMEOUT_MS, env: this.#env });
+        } catch (e) {
+          errors.push(`site ${s.name}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }),
+    );
+    // belt and braces: anything still naming the lab dir gets SIGKILL
+    const stray = (await findProcessesMentioning(this.dir)).filter((p) => !/ceph-site\.sh/.test(p.cmdline));
+    for (const p of stray) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    if (stray.length) await waitGone(stray.map((p) => p.pid), 5000);
+    if (opts.purge) {
+      // only remove what the lab created
+      for (const s of this.#file.sites) await fsp.rm(s.dir, { recursive: true, force: true });
+      await fsp.rm(path.join(this.dir, LAB_FILE), { force: true });
+      await fsp.rmdir(this.dir).catch(() => undefined); // only if now empty
+    }
+    if (errors.length) throw new Error(`lab: stop reported errors:\n${errors.join('\n')}`);
+  }
+
+  /** Stop one site's daemons (its data directory is kept). */
+  async stopSite(name: string): Promise<void> {
+    const s = this.#fileSite(name);
+    await run('bash', [siteScriptPath(), 'stop', '--dir', s.dir], { timeoutMs: STOP_TIMEOUT_MS, env: this.#env });
+  }
+
+  /**
+   * Restart one site's daemons on its existing data (same fsid, keys, pools, peers).
+   * With memstore the OSD data survives only a clean stopSite(), not a SIGKILL.
+   */
+  async startSite(name: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const s = this.#fileSite(name);
+    const secs = Math.max(10, Math.ceil((opts.timeoutMs ?? 60_000) / 1000));
+    try {
+      await run('bash', [siteScriptPath(), 'resume', '--dir', s.dir, '--timeout', String(secs)], {
+        timeoutMs: secs * 1000 + 30_000,
+        env: this.#env,
+        onStderrLine: (l) => this.#log(`[${name}] ${l}`),
+      });
+    } catch (e) {
+      throw new Error(`lab: site ${name} failed to restart: ${scriptError(e)}`);
+    }
+  }
+
+  // ------------------------------------------------------------------ CLIs
+
+  /** Run `ceph -c <site conf> args...`; resolves with stdout, rejects with stderr in the message. */
+  async ceph(site: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
+    const s = this.site(site);
+    const t = opts.timeoutMs ?? CLI_TIMEOUT_MS;
+    const connect = String(Math.max(1, Math.min(30, Math.floor(t / 1000) - 1)));
+    return (await run('ceph', ['-c', s.confPath, '--connect-timeout', connect, ...args], { timeoutMs: t, env: this.#env })).stdout;
+  }
+
+  /** Run `rbd -c <site conf> args...`; resolves with stdout, rejects with stderr in the message. */
+  async rbd(site: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<string> {
+    const s = this.site(site);
+    return (
+      await run('rbd', ['-c', s.confPath, ...args], {
+        timeoutMs: opts.timeoutMs ?? CLI_TIMEOUT_MS,
+        env: this.#env,
+        input: opts.input,
+      })
+    ).stdout;
+  }
+
+  // ------------------------------------------------------------------ mirroring
+
+  /** Names of the two mirrored sites (empty if mirroring is off). */
+  get mirroredSites(): readonly string[] {
+    return this.#file.mirroring ? this.#file.sites.slice(0, 2).map((s) => s.name) : [];
+  }
+
+  /** Wait (bounded) until the rbd-mirror daemon of every mirrored site reports healthy in `rbd mirror pool status`. */
+  async waitForMirrorDaemons(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    const sites = this.mirroredSites;
+    const last = new Map<string, string>();
+    const healthy = async (name: string): Promise<boolean> => {
+      let out: string;
+      try {
+        out = await this.rbd(name, ['mirror', 'pool', 'status', this.pool, '--format', 'json', '--verbose'], {
+          timeoutMs: Math.max(2000, Math.min(15_000, deadline - Date.now())),
+        });
+      } catch (e) {
+        last.set(name, e instanceof Error ? e.message : String(e));
+        return false;
+      }
+      last.set(name, out.trim());
+      const st = parseJson<MirrorPoolStatus>(out, `rbd mirror pool status on ${name}`);
+      const daemons = st.daemons ?? [];
+      return (
+        st.summary?.daemon_health === 'OK' &&
+        daemons.length > 0 &&
+        daemons.every((d) => d.health === 'OK') &&
+        daemons.some((d) => d.leader === true)
+      );
+    };
+    let pendingSites = [...sites];
+    while (pendingSites.length) {
+      const ok = await Promise.all(pendingSites.map(healthy));
+      pendingSites = pendingSites.filter((_, i) => !ok[i]);
+      if (!pendingSites.length) break;
+      if (Date.now() >= deadline) {
+        const detail = pendingSites
+          .map((n) => `${n}: ${last.get(n) ?? '?'} (log: ${path.join(this.site(n).logDir, `ceph-client.rbd-mirror.${n}.log`)})`)
+          .join('\n');
+        throw new Error(`lab: rbd-mirror daemons not healthy after ${opts.timeoutMs ?? 60_000} ms:\n${detail}`);
+      }
+      await sleep(500);
+    }
+  }
+
+  /** All live daemon pids of the lab (pid files of every site + processes naming the lab dir). */
+  async pids(): Promise<number[]> {
+    const all = new Set<number>();
+    for (const s of this.#file.sites) for (const p of await recordedPids(s.dir)) if (await isAlive(p)) all.add(p);
+    for (const p of await findProcessesMentioning(this.dir)) if (!/ceph-site\.sh/.test(p.cmdline)) all.add(p.pid);
+    return [...all].sort((a, b) => a - b);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #fileSite(name: string): LabFileSite {
+    const s = this.#file.sites.find((x) => x.name === name);
+    if (!s) throw new Error(`lab: no site '${name}' (sites: ${this.#file.sites.map((x) => x.name).join(', ')})`);
+    return s;
+  }
+
+  async #allDaemonsAlive(): Promise<boolean> {
+    for (const s of this.#file.sites) {
+      const daemons = ['mon.a', 'mgr.x', 'osd.0', `client.${s.mirrorClientId}`];
+      for (const d of daemons) {
+        let pid: number;
+        try {
+          pid = parseInt((await fsp.readFile(path.join(s.dir, 'run', `${d}.pid`), 'utf8')).trim(), 10);
+        } catch {
+          return false;
+        }
+        if (!(await isAlive(pid))) return false;
+      }
+    }
+    return true;
+  }
+
+  #remaining(deadline: number, cap = CLI_TIMEOUT_MS): number {
+    const r = deadline - Date.now();
+    if (r <= 0) throw new Error('lab: start-up timed out (timeoutMs)');
+    return Math.min(cap, r);
+  }
+
+  async #setUpPools(deadline: number): Promise<void> {
+    await Promise.all(
+      this.#file.sites.map(async (s) => {
+        await this.ceph(s.name, ['osd', 'pool', 'create', this.pool], { timeoutMs: this.#remaining(deadline) });
+        await this.rbd(s.name, ['pool', 'init', this.pool], { timeoutMs: this.#remaining(deadline) });
+        this.#log(`[${s.name}] pool ${this.pool} created`);
+      }),
+    );
+  }
+
+  async #setUpMirroring(deadline: number): Promise<void> {
+    const [a, b] = this.#file.sites;
+    const mode = this.#file.mirrorMode;
+    await Promise.all(
+      [a, b].map((s) =>
+        this.rbd(s.name, ['mirror', 'pool', 'enable', '--site-name', s.name, this.pool, mode], {
+          timeoutMs: this.#remaining(deadline),
+        }),
+      ),
+    );
+    const token = (
+      await this.rbd(a.name, ['mirror', 'pool', 'peer', 'bootstrap', 'create', '--site-name', a.name, this.pool], {
+        timeoutMs: this.#remaining(deadline),
+      })
+    ).trim();
+    if (!token) throw new Error(`lab: empty bootstrap token from ${a.name}`);
+    const tokenFile = path.join(this.dir, `.bootstrap-token.${process.pid}`);
+    await fsp.writeFile(tokenFile, token + '\n', { mode: 0o600 });
+    try {
+      await this.rbd(
+        b.name,
+        ['mirror', 'pool', 'peer', 'bootstrap', 'import', '--site-name', b.name, '--direction', 'rx-tx', this.pool, tokenFile],
+        { timeoutMs: this.#remaining(deadline) },
+      );
+    } finally {
+      await fsp.rm(tokenFile, { force: true });
+    }
+    // both sides must now see exactly one peer (rx-tx)
+    for (const [s, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const info = parseJson<{ mode?: string; site_name?: string; peers?: Array<{ site_name?: string; direction?: string }> }>(
+        await this.rbd(s.name, ['mirror', 'pool', 'info', this.pool, '--format', 'json'], { timeoutMs: this.#remaining(deadline) }),
+        `rbd mirror pool info on ${s.name}`,
+      );
+      const peers = info.peers ?? [];
+      if (info.mode !== mode || peers.length !== 1 || peers[0].site_name !== other.name)
+        throw new Error(`lab: unexpected mirroring set-up on ${s.name}: ${JSON.stringify(info)}`);
+    }
+  }
+}
+
+/** The useful part of a site-script failure: its `ceph-site:` error lines (else the whole message). */
+function scriptError(e: unknown): string {
+  if (e instanceof LabCommandError) {
+    const lines = e.stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('ceph-site:') && !/ up (on|after|\(|in )|osd\.0 up,/.test(l));
+    if (lines.length) return lines.join('; ');
+    if (e.timedOut) return e.message;
+    return e.stderr.trim() || e.message;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function waitGone(pids: number[], ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const alive = await Promise.all(pids.map(isAlive));
+    if (!alive.some(Boolean)) return;
+    await sleep(100);
+  }
+}
