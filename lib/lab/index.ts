@@ -7,3 +7,4 @@ export { LabCommandError, run } from './exec';
 export type { RunOptions, RunResult } from './exec';
 export { findProcessesMentioning, isAlive, recordedPids } from './procs';
 export type { LabProcess } from './procs';
+export { withLabLock, registerLabUser, unregisterLabUser } from './lock';
