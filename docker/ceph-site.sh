@@ -76,7 +76,7 @@ pids_naming_conf() {
   for p in /proc/[0-9]*; do
     p="${p#/proc/}"
     [[ "$p" == "$$" || "$p" == "$BASHPID" ]] && continue
-    cmd="$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null || true)"
+    cmd="$( { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null || true)"
     [[ -n "$cmd" ]] || continue
     case "$cmd" in
       *ceph-site.sh*) continue ;;                # another invocation of this script
@@ -91,7 +91,7 @@ recorded_pids() {
   [[ -d "$RUN" ]] || return 0
   for f in "$RUN"/*.pid; do
     [[ -f "$f" ]] || continue
-    pid="$(head -c 32 "$f" | tr -dc '0-9')"
+    pid="$(head -c 32 "$f" 2>/dev/null | tr -dc '0-9')"
     [[ -n "$pid" ]] && alive "$pid" && echo "$pid"
   done
   return 0
@@ -122,7 +122,7 @@ kill_and_wait() {
   done
 }
 
-pid_of() { local f="$RUN/$1.pid"; [[ -f "$f" ]] && head -c 32 "$f" | tr -dc '0-9'; return 0; }
+pid_of() { local f="$RUN/$1.pid"; [[ -f "$f" ]] && { head -c 32 "$f" 2>/dev/null | tr -dc '0-9'; }; return 0; }
 
 site_name_from_dir() {  # NAME of an existing site (for stop/status)
   local n=""
