@@ -52,7 +52,14 @@ while (($#)); do
   esac
 done
 [[ -n "$DIR" ]] || die "--dir is required"
-mkdir -p "$DIR" 2>/dev/null || true
+if [[ ! -d "$DIR" ]]; then
+  case "$CMD" in
+    start) mkdir -p "$DIR" 2>/dev/null || die "cannot create directory $DIR" ;;
+    stop) exit 0 ;;                                   # nothing to stop
+    status) echo "not running (no $DIR)"; exit 1 ;;
+    *) die "no such directory: $DIR" ;;
+  esac
+fi
 DIR="$(cd "$DIR" 2>/dev/null && pwd -P)" || die "cannot use directory $DIR"
 [[ "$DIR" != "/" ]] || die "refusing to use / as the site directory"
 CONF="$DIR/ceph.conf"

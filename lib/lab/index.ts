@@ -5,6 +5,6 @@ export { Lab, defaultLabDir, siteScriptPath, packageRoot } from './lab';
 export type { LabSiteInfo, LabOptions, LabObjectstore, LabMirrorMode } from './lab';
 export { LabCommandError, run } from './exec';
 export type { RunOptions, RunResult } from './exec';
-export { findProcessesMentioning, isAlive, recordedPids } from './procs';
+export { findLabDaemons, findProcessesMentioning, isAlive, recordedPids } from './procs';
 export type { LabProcess } from './procs';
 export { withLabLock, registerLabUser, unregisterLabUser } from './lock';

@@ -5,7 +5,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
 import { LabCommandError, run, sleep } from './exec';
-import { findProcessesMentioning, isAlive, recordedPids } from './procs';
+import { findLabDaemons, isAlive, recordedPids } from './procs';
 
 export interface LabSiteInfo {
   name: string;
@@ -295,7 +295,7 @@ export class Lab {
       }),
     );
     // belt and braces: anything still naming the lab dir gets SIGKILL
-    const stray = (await findProcessesMentioning(this.dir)).filter((p) => !/ceph-site\.sh/.test(p.cmdline));
+    const stray = await findLabDaemons(this.dir);
     for (const p of stray) {
       try {
         process.kill(p.pid, 'SIGKILL');
@@ -406,11 +406,11 @@ export class Lab {
     }
   }
 
-  /** All live daemon pids of the lab (pid files of every site + processes naming the lab dir). */
+  /** All live daemon pids of the lab (pid files of every site + processes naming a ceph.conf of the lab). */
   async pids(): Promise<number[]> {
     const all = new Set<number>();
     for (const s of this.#file.sites) for (const p of await recordedPids(s.dir)) if (await isAlive(p)) all.add(p);
-    for (const p of await findProcessesMentioning(this.dir)) if (!/ceph-site\.sh/.test(p.cmdline)) all.add(p.pid);
+    for (const p of await findLabDaemons(this.dir)) all.add(p.pid);
     return [...all].sort((a, b) => a - b);
   }
 

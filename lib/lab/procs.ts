@@ -75,3 +75,14 @@ export async function findProcessesMentioning(dir: string): Promise<LabProcess[]
   }
   return found;
 }
+
+/**
+ * Live Ceph processes of a lab or site directory: those whose command line names a
+ * `ceph.conf` under `dir` (daemons and ceph/rbd CLI calls; not e.g. a `tail -f` of a log).
+ */
+export async function findLabDaemons(dir: string): Promise<LabProcess[]> {
+  const abs = path.resolve(dir).replace(/\/+$/, '');
+  return (await findProcessesMentioning(abs)).filter(
+    (p) => !/ceph-site\.sh/.test(p.cmdline) && p.cmdline.split(' ').some((w) => w.startsWith(abs + '/') && w.endsWith('/ceph.conf')),
+  );
+}

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { Lab, findProcessesMentioning, isAlive } from '../../lib/lab';
+import { Lab, findLabDaemons, isAlive } from '../../lib/lab';
 import type { LabOptions } from '../../lib/lab';
 import { getLab } from '../setup/lab-env';
 
@@ -111,7 +111,7 @@ describe('lab robustness (separate single-site lab on ports 17500+)', () => {
   afterAll(async () => {
     for (const l of labs) await l.stop({ purge: true }).catch(() => undefined);
     // nothing of the robustness labs may survive
-    const left = await findProcessesMentioning(tmp);
+    const left = await findLabDaemons(tmp);
     for (const p of left) process.kill(p.pid, 'SIGKILL');
     await fsp.rm(tmp, { recursive: true, force: true });
     expect(left).toEqual([]);
@@ -130,7 +130,7 @@ describe('lab robustness (separate single-site lab on ports 17500+)', () => {
     } finally {
       await new Promise<void>((res) => server.close(() => res()));
     }
-    expect(await findProcessesMentioning(path.join(tmp, 'taken'))).toEqual([]);
+    expect(await findLabDaemons(path.join(tmp, 'taken'))).toEqual([]);
   });
 
   it('starts over a directory left behind by a killed run, restarts a site on its data, and leaves nothing after stop()', async () => {
@@ -166,7 +166,7 @@ describe('lab robustness (separate single-site lab on ports 17500+)', () => {
     await second.stop();
     await second.stop(); // idempotent
     expect(await second.pids()).toEqual([]);
-    expect(await findProcessesMentioning(dir)).toEqual([]);
+    expect(await findLabDaemons(dir)).toEqual([]);
     await second.stop({ purge: true });
     await expect(fsp.stat(dir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
@@ -195,7 +195,7 @@ describe('lab robustness (separate single-site lab on ports 17500+)', () => {
     expect(err!.message).toContain(path.join(dir, 'solo', 'log', 'ceph-osd.0.log'));
     expect(Date.now() - t0).toBeLessThan(30_000);
     // what the script had started (mon, mgr) was stopped again
-    expect(await findProcessesMentioning(dir)).toEqual([]);
+    expect(await findLabDaemons(dir)).toEqual([]);
   });
 });
 

@@ -1,10 +1,11 @@
 // jest globalTeardown: unregister this run from the lab; the last run out stops a
 // lab that a jest run started (purging it), then checks that no process of the
-// lab remains (recorded pids + a /proc scan for the lab dir) and throws if any does.
+// lab remains (recorded pids + a /proc scan for command lines naming a ceph.conf in
+// the lab dir) and throws if any does.
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
-import { Lab, findProcessesMentioning, isAlive, unregisterLabUser, withLabLock } from '../../lib/lab';
+import { Lab, findLabDaemons, isAlive, unregisterLabUser, withLabLock } from '../../lib/lab';
 import { JEST_OWNED_MARKER } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
@@ -25,7 +26,7 @@ export default async function globalTeardown(): Promise<void> {
     await fsp.rm(path.join(dir, JEST_OWNED_MARKER), { force: true });
     left = new Map<number, string>();
     for (const pid of before) if (await isAlive(pid)) left.set(pid, '(recorded lab daemon)');
-    for (const p of await findProcessesMentioning(dir)) left.set(p.pid, p.cmdline);
+    for (const p of await findLabDaemons(dir)) left.set(p.pid, p.cmdline);
   });
   if (!left) return;
   await fsp.rmdir(dir).catch(() => undefined); // empty once the lock is gone
