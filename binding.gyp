@@ -12,7 +12,8 @@
         "native/metadata.cc",
         "native/trash.cc",
         "native/namespaces.cc",
-        "native/groups.cc"
+        "native/groups.cc",
+        "native/util/exit_guard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

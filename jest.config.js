@@ -5,6 +5,9 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }];
 
 module.exports = {
+  // Top-level only: jest ignores testTimeout inside a project. Integration tests
+  // wait on real daemons; a unit test never comes near this.
+  testTimeout: 120000,
   projects: [
     {
       displayName: 'unit',
@@ -19,7 +22,6 @@ module.exports = {
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      testTimeout: 120000,
     },
   ],
 };

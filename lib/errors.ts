@@ -151,8 +151,15 @@ export function rbdError(errno: number, ctx: ErrorContext, detail?: string, nati
   return new Cls(errno, ctx, detail, nativeOp);
 }
 
+// Duck-typed, not instanceof: errors made by the addon belong to the main
+// realm, which is not the realm of code running in a vm context (jest, REPLs).
 function isNativeErrno(err: unknown): err is NativeErrnoError {
-  return err instanceof Error && typeof (err as Partial<NativeErrnoError>).errno === 'number';
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as Partial<NativeErrnoError>).errno === 'number' &&
+    typeof (err as Partial<NativeErrnoError>).message === 'string'
+  );
 }
 
 /**
@@ -164,7 +171,9 @@ export function fromNative(err: unknown, ctx: ErrorContext): Error {
     const detail = err.message.includes(': ') ? err.message.slice(err.message.indexOf(': ') + 2) : undefined;
     return rbdError(err.errno, ctx, detail, err.op);
   }
-  return err instanceof Error ? err : new Error(String(err));
+  if (err instanceof Error) return err;
+  if (typeof err === 'object' && err !== null && typeof (err as Error).message === 'string') return err as Error;
+  return new Error(String(err));
 }
 
 /** The error for a call on a handle that is closing or closed. */

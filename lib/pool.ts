@@ -189,12 +189,12 @@ export class Pool extends Resource {
   }
 
   /** Open an image by name. Rejects with ImageNotFound if there is none. */
-  openImage(name: string, options?: OpenImageOptions): Promise<Image> {
+  async openImage(name: string, options?: OpenImageOptions): Promise<Image> {
     return this.#open(checkName(name, 'image name'), false, options);
   }
 
   /** Open an image by its id. */
-  openImageById(id: string, options?: OpenImageOptions): Promise<Image> {
+  async openImageById(id: string, options?: OpenImageOptions): Promise<Image> {
     return this.#open(checkName(id, 'image id'), true, options);
   }
 

@@ -49,6 +49,7 @@ class ConnectWorker final : public PromiseWorker {
   }
 
   Napi::Value Result(Napi::Env env) override {
+    ExitGuard::Arm();  // after connecting: see util/exit_guard.h for why then
     wrap_->Adopt(std::move(h_));
     return env.Undefined();
   }

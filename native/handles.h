@@ -11,14 +11,21 @@
 
 #include <memory>
 
+#include "util/exit_guard.h"
+
 namespace xrbd {
+
+// Each handle lists itself with the ExitGuard for its whole life, so that a
+// process exit can release it even while JS still refers to it; the guard sets
+// the C handle to null when it does, which makes the destructor a no-op.
 
 struct RadosHandle final {
   rados_t cluster = nullptr;
-  RadosHandle() = default;
+  RadosHandle() { ExitGuard::Track(this); }
   RadosHandle(const RadosHandle&) = delete;
   RadosHandle& operator=(const RadosHandle&) = delete;
   ~RadosHandle() {
+    ExitGuard::Untrack(this);
     if (cluster != nullptr) rados_shutdown(cluster);
   }
 };
@@ -26,10 +33,11 @@ struct RadosHandle final {
 struct IoCtxHandle final {
   std::shared_ptr<RadosHandle> cluster;
   rados_ioctx_t io = nullptr;
-  explicit IoCtxHandle(std::shared_ptr<RadosHandle> c) : cluster(std::move(c)) {}
+  explicit IoCtxHandle(std::shared_ptr<RadosHandle> c) : cluster(std::move(c)) { ExitGuard::Track(this); }
   IoCtxHandle(const IoCtxHandle&) = delete;
   IoCtxHandle& operator=(const IoCtxHandle&) = delete;
   ~IoCtxHandle() {
+    ExitGuard::Untrack(this);
     if (io != nullptr) rados_ioctx_destroy(io);
   }
 };
@@ -37,7 +45,7 @@ struct IoCtxHandle final {
 struct ImageHandle final {
   std::shared_ptr<IoCtxHandle> pool;
   rbd_image_t image = nullptr;
-  explicit ImageHandle(std::shared_ptr<IoCtxHandle> p) : pool(std::move(p)) {}
+  explicit ImageHandle(std::shared_ptr<IoCtxHandle> p) : pool(std::move(p)) { ExitGuard::Track(this); }
   ImageHandle(const ImageHandle&) = delete;
   ImageHandle& operator=(const ImageHandle&) = delete;
   // Explicit close, to report its return code. Idempotent.
@@ -47,7 +55,10 @@ struct ImageHandle final {
     image = nullptr;
     return rc;
   }
-  ~ImageHandle() { Close(); }
+  ~ImageHandle() {
+    ExitGuard::Untrack(this);
+    Close();
+  }
 };
 
 }  // namespace xrbd

@@ -1,6 +1,7 @@
 #include "metadata.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,7 +30,7 @@ class GetWorker final : public PromiseWorker {
       int rc = rbd_metadata_get(h_->image, key_.c_str(), value_.data(), &len);
       if (rc == -ERANGE && len > value_.size()) continue;  // len is now the size needed
       if (rc < 0) return rc;
-      value_.resize(len > 0 ? len - 1 : 0);  // len counts the trailing NUL
+      value_.resize(std::strlen(value_.c_str()));  // on success librbd leaves len as it was
       return 0;
     }
   }

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "errors.h"
+#include "exit_guard.h"
 
 namespace xrbd {
 
@@ -40,7 +41,10 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::string op_;
 
  private:
-  void Execute() final { rc_ = Run(); }
+  void Execute() final {
+    ExitGuard::CallScope scope;
+    rc_ = scope.ok() ? Run() : -ESHUTDOWN;
+  }
 
   void OnOK() final {
     Napi::Env env = Env();

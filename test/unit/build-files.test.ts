@@ -14,14 +14,18 @@ const cmake = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8');
 const target = gyp.targets[0];
 
 describe('build files', () => {
-  test('binding.gyp lists exactly the .cc files in native/ (CMake globs them)', () => {
-    const onDisk = fs
-      .readdirSync(path.join(root, 'native'))
-      .filter((f) => f.endsWith('.cc'))
-      .map((f) => `native/${f}`)
+  test('binding.gyp lists exactly the .cc files in native/ and native/util/ (CMake globs them)', () => {
+    const onDisk = ['native', 'native/util']
+      .flatMap((dir) =>
+        fs
+          .readdirSync(path.join(root, dir))
+          .filter((f) => f.endsWith('.cc'))
+          .map((f) => `${dir}/${f}`),
+      )
       .sort();
     expect([...target.sources].sort()).toEqual(onDisk);
     expect(cmake).toMatch(/native\/\*\.cc/);
+    expect(cmake).toMatch(/native\/util\/\*\.cc/);
   });
 
   test('both pin the same NAPI_VERSION and defines', () => {
