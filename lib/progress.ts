@@ -6,7 +6,8 @@ export type ProgressCallback = (done: number, total: number) => void;
 /**
  * Check `onProgress` and run `op` with a safe version of it: the user's
  * callback never throws into native code (an exception becomes a process
- * warning) and calls that arrive after the operation settled are dropped.
+ * warning) and calls that arrive after the operation settled (and one more
+ * turn of the event loop) are dropped.
  */
 export async function withProgress<T>(
   onProgress: unknown,
@@ -27,6 +28,9 @@ export async function withProgress<T>(
   try {
     return await op(safe);
   } finally {
+    // Progress calls queued just before the operation finished are delivered by
+    // the event loop's poll phase; let them through before closing the gate.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     live = false;
   }
 }
