@@ -156,28 +156,36 @@ function flag(value: unknown, what: string): boolean {
 
 /**
  * Wrap a user's progress callback so that it never throws into native code
- * and is ignored once the operation's promise has settled.
+ * and is ignored once the operation's promise has settled. librbd counts the
+ * objects it has *started* (0 .. total-1), so a successful operation ends with
+ * a call of done === total made here, if librbd's last call was short of it.
  */
-function progress(cb: unknown): { fn: NativeProgress | undefined; settle: () => Promise<void> } {
+function progress(cb: unknown): { fn: NativeProgress | undefined; settle: (ok: boolean) => Promise<void> } {
   if (cb === undefined) return { fn: undefined, settle: () => Promise.resolve() };
   if (typeof cb !== 'function') throw new TypeError(`onProgress must be a function, got ${typeof cb}`);
   const user = cb as ProgressCallback;
   let live = true;
+  let last: [number, number] | undefined;
+  const call = (done: number, total: number): void => {
+    last = [done, total];
+    try {
+      user(done, total);
+    } catch (err) {
+      // A throwing callback must not abort (or crash) the operation.
+      process.emitWarning(`@x/rbd: an onProgress callback threw: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
   return {
     fn: (done, total) => {
-      if (!live) return;
-      try {
-        user(done, total);
-      } catch {
-        // A throwing callback must not abort (or crash) the operation.
-      }
+      if (live) call(done, total);
     },
     // Progress calls queued before the operation finished are delivered in the
     // same event-loop turn as its completion: let them through, then stop.
-    settle: () =>
+    settle: (ok) =>
       new Promise<void>((resolve) =>
         setImmediate(() => {
           live = false;
+          if (ok && last !== undefined && last[0] !== last[1]) call(last[1], last[1]);
           resolve();
         }),
       ),
@@ -260,8 +268,9 @@ export class ImageSnapshots {
 
   /**
    * Roll the image's content and size back to a snapshot (`rbd snap rollback`).
-   * `onProgress(done, total)` is called as objects are rolled back, last with
-   * done === total.
+   * `onProgress(done, total)` is called as objects are rolled back (total is
+   * the snapshot's object count); a successful rollback ends with a call of
+   * done === total, before the promise resolves.
    */
   async rollback(name: string, options?: RollbackOptions): Promise<void> {
     checkName(name, 'snapshot name');
@@ -292,22 +301,24 @@ export class ImageSnapshots {
   }
 
   /** Whether a snapshot is protected. Rejects with SnapshotNotFound if there is none. */
-  isProtected(name: string): Promise<boolean> {
+  async isProtected(name: string): Promise<boolean> {
     checkName(name, 'snapshot name');
-    return this.#image._call('isSnapshotProtected', (n) => api().isProtected(n, name), this.#about(name));
+    return await this.#image._call('isSnapshotProtected', (n) => api().isProtected(n, name), this.#about(name));
   }
 
   /** Whether the image has a (user) snapshot of this name. */
-  exists(name: string): Promise<boolean> {
+  async exists(name: string): Promise<boolean> {
     checkName(name, 'snapshot name');
-    return this.#image._call('snapshotExists', (n) => api().exists(n, name), { snapshot: name });
+    return await this.#image._call('snapshotExists', (n) => api().exists(n, name), { snapshot: name });
   }
 
   /**
    * Read the image at a snapshot from now on (rbd_snap_set): reads, `stat()`
-   * and `children()` see the snapshot, writes fail with ReadOnlyImage. `null`
-   * returns to the image's head. Opening with `pool.openImage(name, { snapshot })`
-   * does the same from the start.
+   * and `children()` see the snapshot; `null` returns to the image's head.
+   * Snapshot operations (create, rollback...) still act on the image itself:
+   * a snapshot created meanwhile is a snapshot of the head. Opening with
+   * `pool.openImage(name, { snapshot })` reads at a snapshot from the start,
+   * read-only.
    */
   async setCurrent(name: string | null): Promise<void> {
     if (name !== null) checkName(name, 'snapshot name');
@@ -322,8 +333,7 @@ export class ImageSnapshots {
 
   /**
    * Allow at most `limit` snapshots (`rbd snap limit set --limit`). Creating
-   * one more then rejects with ArgumentOutOfRange (EDQUOT)... whatever librbd
-   * returns; see the tests.
+   * one more then rejects with DiskQuotaExceeded (EDQUOT).
    */
   async setLimit(limit: number): Promise<void> {
     checkInt(limit, 'limit', 0, Number.MAX_SAFE_INTEGER);
@@ -418,11 +428,15 @@ export class ImageSnapshots {
     return { snapshot, subject: 'snapshot' };
   }
 
-  async #withProgress<T>(p: { settle: () => Promise<void> }, fn: () => Promise<T>): Promise<T> {
+  async #withProgress<T>(p: { settle: (ok: boolean) => Promise<void> }, fn: () => Promise<T>): Promise<T> {
+    let out: T;
     try {
-      return await fn();
-    } finally {
-      await p.settle();
+      out = await fn();
+    } catch (err) {
+      await p.settle(false);
+      throw err;
     }
+    await p.settle(true);
+    return out;
   }
 }
