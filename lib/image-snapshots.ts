@@ -114,7 +114,7 @@ export interface RollbackOptions {
 }
 
 export interface CloneOptions {
-  /** Features of the clone by name; default: the cluster's rbd_default_features. */
+  /** Features of the clone by name; default: the parent's features. */
   features?: readonly string[];
   /** Object size of the clone as a power of two, 12 to 25; default: the parent's. */
   order?: number;

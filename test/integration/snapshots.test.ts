@@ -83,8 +83,9 @@ async function rejection(p: Promise<unknown>): Promise<RbdError> {
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(RbdError);
-  return err as RbdError;
+  if (err === undefined) throw new Error('expected the call to reject, it resolved');
+  if (!(err instanceof RbdError)) throw err; // show what it was
+  return err;
 }
 
 describe('create, exists and list', () => {
@@ -505,6 +506,19 @@ describe('clone and children', () => {
     expect(info.parent).toMatchObject({ pool: lab.pool, image: name, snapshot: 'golden' });
     expect(info.size).toBe(8 * MiB);
     expect(info.features).toEqual(['layering']);
+    await image.close();
+  });
+
+  test('a clone made without options has the features and object size of its parent', async () => {
+    const [, image] = await newImage('snap-clone-inherit', 4 * MiB, ['layering', 'exclusive-lock']);
+    await image.snapshots.create('s');
+    await image.snapshots.protect('s');
+    const child = uniq('snap-clone-inherit-child');
+    await image.snapshots.clone('s', pool, child);
+    made.push(child);
+    const parent = await image.stat();
+    const info = await rbdJson<{ features: string[]; order: number; size: number }>(['info', spec(child)]);
+    expect(info).toEqual(expect.objectContaining({ features: ['layering', 'exclusive-lock'], order: parent.order, size: 4 * MiB }));
     await image.close();
   });
 
