@@ -13,6 +13,8 @@
         "native/trash.cc",
         "native/namespaces.cc",
         "native/groups.cc",
+        "native/mirror_pool.cc",
+        "native/mirror_image.cc",
         "native/util/exit_guard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -6,6 +6,7 @@ import { imageOptions, type CreateImageOptions, type Pool } from './pool';
 import { withProgress, type ProgressCallback } from './progress';
 import { checkBoolean, checkName, checkOptions, checkU64 } from './validate';
 import { ImageMetadata } from './image-metadata';
+import { ImageMirror } from './image-mirror';
 import { ImageSnapshots } from './image-snapshots';
 import { Resource } from './resource';
 
@@ -94,6 +95,8 @@ export class Image extends Resource {
   readonly snapshots: ImageSnapshots;
   /** Key/value metadata: `rbd image-meta ...`. */
   readonly metadata: ImageMetadata;
+  /** Mirroring of this image: `rbd mirror image ...`. */
+  readonly mirror: ImageMirror;
 
   private constructor(pool: Pool, n: NativeImage, name: string, readOnly: boolean) {
     super(pool);
@@ -103,6 +106,7 @@ export class Image extends Resource {
     this.readOnly = readOnly;
     this.snapshots = new ImageSnapshots(this);
     this.metadata = new ImageMetadata(this);
+    this.mirror = new ImageMirror(this);
   }
 
   /** @internal Used by Pool.openImage. */

@@ -32,6 +32,8 @@ export {
 export type { ProgressCallback } from './progress';
 export { ImageSnapshots } from './image-snapshots';
 export { ImageMetadata } from './image-metadata';
+export { ImageMirror } from './image-mirror';
+export { PoolMirror } from './pool-mirror';
 export {
   PoolTrash,
   type TrashEntry,

@@ -6,6 +6,7 @@ import { Image, type OpenImageOptions } from './image';
 import type { NativeImageOption, NativePool, NativePoolStats } from './native';
 import { withProgress, type ProgressCallback } from './progress';
 import { PoolGroups } from './pool-groups';
+import { PoolMirror } from './pool-mirror';
 import { PoolNamespaces } from './pool-namespaces';
 import { PoolTrash } from './pool-trash';
 import { Resource } from './resource';
@@ -93,6 +94,8 @@ export class Pool extends Resource {
   readonly namespaces: PoolNamespaces;
   /** Groups of images: `rbd group ...`. */
   readonly groups: PoolGroups;
+  /** Mirroring of this pool: `rbd mirror pool ...`. */
+  readonly mirror: PoolMirror;
 
   private constructor(cluster: Cluster, n: NativePool, name: string, namespace: string) {
     super(cluster);
@@ -103,6 +106,7 @@ export class Pool extends Resource {
     this.trash = new PoolTrash(this);
     this.namespaces = new PoolNamespaces(this);
     this.groups = new PoolGroups(this);
+    this.mirror = new PoolMirror(this);
   }
 
   /** @internal Used by Cluster.openPool. */

@@ -6,6 +6,8 @@
 #include "groups.h"
 #include "image.h"
 #include "metadata.h"
+#include "mirror_image.h"
+#include "mirror_pool.h"
 #include "namespaces.h"
 #include "pool.h"
 #include "snapshots.h"
@@ -52,6 +54,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTrash(env, exports);
   InitNamespaces(env, exports);
   InitGroups(env, exports);
+  InitMirrorPool(env, exports);
+  InitMirrorImage(env, exports);
   return exports;
 }
 
