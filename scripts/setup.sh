@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh
 
-# npm dependencies: `npm ci` from the lock file when node_modules is missing or older.
+# npm dependencies, from the lock file, when node_modules is missing or older.
+# `npm install`, not `npm ci`: npm 11's ci rejects this lock file for lacking the
+# other platforms' optional bindings of a dev dependency (unrs-resolver), which
+# install (still pinned by the lock) does not need.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies"
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 
 # The addon: rebuild when missing or older than any native source.
