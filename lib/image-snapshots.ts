@@ -5,6 +5,7 @@ import type { Image } from './image';
 import type { NativeImage, NativePool } from './native';
 import { nativeArea } from './native';
 import type { Pool } from './pool';
+import type { ProgressCallback } from './progress';
 import { checkBoolean, checkInt, checkName, checkOptions } from './validate';
 
 /** What librbd reports for one snapshot (native/snapshots.cc ListWorker). */
@@ -28,7 +29,7 @@ interface NativeLinkedImage {
   trash: boolean;
 }
 
-type NativeProgress = (done: number, total: number) => void;
+type NativeProgress = ProgressCallback;
 
 /** The native functions of this area (native/snapshots.cc). */
 interface NativeImageSnapshots {
@@ -99,9 +100,6 @@ export interface CreateSnapshotOptions {
   /** Take the snapshot even if quiescing fails. */
   ignoreQuiesceError?: boolean;
 }
-
-/** Called as a long operation makes progress: `done` out of `total` units (objects). */
-export type ProgressCallback = (done: number, total: number) => void;
 
 export interface RemoveSnapshotOptions {
   /** Unprotect the snapshot and flatten its clones if needed (`rbd snap rm --force`). */

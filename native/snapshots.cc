@@ -13,6 +13,7 @@
 #include "image.h"
 #include "pool.h"
 #include "util/args.h"
+#include "util/image_options.h"
 #include "util/progress.h"
 #include "util/worker.h"
 
@@ -23,18 +24,6 @@ namespace {
 using ImageRef = std::shared_ptr<ImageHandle>;
 
 // ---- RAII for librbd allocations -------------------------------------------
-
-class ImageOptions final {
- public:
-  ImageOptions() { rbd_image_options_create(&opts_); }
-  ~ImageOptions() { rbd_image_options_destroy(opts_); }
-  ImageOptions(const ImageOptions&) = delete;
-  ImageOptions& operator=(const ImageOptions&) = delete;
-  rbd_image_options_t get() const { return opts_; }
-
- private:
-  rbd_image_options_t opts_;
-};
 
 // An image opened by these workers for one call (children of a named snapshot).
 class TempImage final {
@@ -296,19 +285,13 @@ class ListWorker final : public PromiseWorker {
 
 // ---- clones -------------------------------------------------------------------
 
-struct CloneOption {
-  int key;
-  uint64_t value;
-};
-
-// clone(parentImage, snapName, targetPool, childName, options: [key, number][])
+// clone(parentImage, snapName, targetPool, childName, options: [key, value][])
 // rbd_clone3 from the parent image's pool (and namespace) and name.
 class CloneWorker final : public PromiseWorker {
  public:
-  CloneWorker(Napi::Env env, ImageRef parent, std::shared_ptr<IoCtxHandle> target)
-      : PromiseWorker(env, "xrbd:clone"), parent_(std::move(parent)), target_(std::move(target)) {}
+  CloneWorker(Napi::Env env, ImageRef parent, std::shared_ptr<IoCtxHandle> target, Napi::Value options)
+      : PromiseWorker(env, "xrbd:clone"), parent_(std::move(parent)), target_(std::move(target)), opts_(env, options) {}
   std::string snap, child;
-  std::vector<CloneOption> options;
 
  protected:
   int Run() override {
@@ -317,18 +300,15 @@ class CloneWorker final : public PromiseWorker {
     op_ = "rbd_get_name";
     int rc = rbd_get_name(parent_->image, name, &len);
     if (rc < 0) return rc;
-    ImageOptions opts;
-    for (const auto& o : options) {
-      op_ = "rbd_image_options_set(" + std::to_string(o.key) + ")";
-      if ((rc = rbd_image_options_set_uint64(opts.get(), o.key, o.value)) < 0) return rc;
-    }
+    if ((rc = opts_.Apply(op_)) < 0) return rc;
     op_ = "rbd_clone3";
-    return rbd_clone3(parent_->pool->io, name, snap.c_str(), target_->io, child.c_str(), opts.get());
+    return rbd_clone3(parent_->pool->io, name, snap.c_str(), target_->io, child.c_str(), opts_.get());
   }
 
  private:
   ImageRef parent_;
   std::shared_ptr<IoCtxHandle> target_;
+  ImageOptions opts_;
 };
 
 // children(image, snapName | null, descendants) → [{ poolId, pool, namespace, id, name, trash }]
@@ -501,29 +481,16 @@ Napi::Value SetLimit(const Napi::CallbackInfo& info) {
   return Go(new LimitWorker(info.Env(), std::move(h), true, limit), info);
 }
 
-// clone(image, snapName, targetPool, childName, options: [key, number | bigint][])
+// clone(image, snapName, targetPool, childName, options: [key, number | bigint | string][])
 Napi::Value Clone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto parent = ImageWrap::FromArg(info, 0, "rbd_clone3");
   std::string snap = StringArg(info, 1, "snapshot name");
   auto target = PoolWrap::FromArg(info, 2, "rbd_clone3");
   std::string child = StringArg(info, 3, "image name");
-  std::vector<CloneOption> options;
-  if (info.Length() > 4 && info[4].IsArray()) {
-    Napi::Array arr = info[4].As<Napi::Array>();
-    for (uint32_t i = 0; i < arr.Length(); i++) {
-      Napi::Value kv = arr.Get(i);
-      if (!kv.IsArray()) throw Napi::TypeError::New(env, "image options must be [key, value] pairs");
-      Napi::Array pair = kv.As<Napi::Array>();
-      Napi::Value key = pair.Get(0u);
-      if (!key.IsNumber()) throw Napi::TypeError::New(env, "image option key must be a number");
-      options.push_back({key.As<Napi::Number>().Int32Value(), U64Value(env, pair.Get(1u), "image option")});
-    }
-  }
-  auto* w = new CloneWorker(env, std::move(parent), std::move(target));
+  auto* w = new CloneWorker(env, std::move(parent), std::move(target), info.Length() > 4 ? info[4] : env.Undefined());
   w->snap = std::move(snap);
   w->child = std::move(child);
-  w->options = std::move(options);
   w->Pin(info[2]);
   return Go(w, info);
 }
