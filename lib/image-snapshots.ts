@@ -5,7 +5,7 @@ import type { Image } from './image';
 import type { NativeImage, NativePool } from './native';
 import { nativeArea } from './native';
 import type { Pool } from './pool';
-import type { ProgressCallback } from './progress';
+import { withProgress, type ProgressCallback } from './progress';
 import { checkBoolean, checkInt, checkName, checkOptions } from './validate';
 
 /** What librbd reports for one snapshot (native/snapshots.cc ListWorker). */
@@ -152,44 +152,6 @@ function flag(value: unknown, what: string): boolean {
   return value === undefined ? false : checkBoolean(value, what);
 }
 
-/**
- * Wrap a user's progress callback so that it never throws into native code
- * and is ignored once the operation's promise has settled. librbd counts the
- * objects it has *started* (0 .. total-1), so a successful operation ends with
- * a call of done === total made here, if librbd's last call was short of it.
- */
-function progress(cb: unknown): { fn: NativeProgress | undefined; settle: (ok: boolean) => Promise<void> } {
-  if (cb === undefined) return { fn: undefined, settle: () => Promise.resolve() };
-  if (typeof cb !== 'function') throw new TypeError(`onProgress must be a function, got ${typeof cb}`);
-  const user = cb as ProgressCallback;
-  let live = true;
-  let last: [number, number] | undefined;
-  const call = (done: number, total: number): void => {
-    last = [done, total];
-    try {
-      user(done, total);
-    } catch (err) {
-      // A throwing callback must not abort (or crash) the operation.
-      process.emitWarning(`@x/rbd: an onProgress callback threw: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  };
-  return {
-    fn: (done, total) => {
-      if (live) call(done, total);
-    },
-    // Progress calls queued before the operation finished are delivered in the
-    // same event-loop turn as its completion: let them through, then stop.
-    settle: (ok) =>
-      new Promise<void>((resolve) =>
-        setImmediate(() => {
-          live = false;
-          if (ok && last !== undefined && last[0] !== last[1]) call(last[1], last[1]);
-          resolve();
-        }),
-      ),
-  };
-}
-
 /** Carries an error through an inner _call without it being converted there. */
 class Carried extends Error {
   constructor(readonly inner: unknown) {
@@ -251,9 +213,8 @@ export class ImageSnapshots {
     checkName(name, 'snapshot name');
     const o = checkOptions<RemoveSnapshotOptions>(options);
     const flags = flag(o.force, 'force') ? SNAP_REMOVE_FORCE : 0;
-    const p = progress(o.onProgress);
-    await this.#withProgress(p, () =>
-      this.#image._call('removeSnapshot', (n) => api().remove(n, name, flags, p.fn), this.#about(name)),
+    await withProgress(o.onProgress, (cb) =>
+      this.#image._call('removeSnapshot', (n) => api().remove(n, name, flags, cb), this.#about(name)),
     );
   }
 
@@ -273,9 +234,8 @@ export class ImageSnapshots {
   async rollback(name: string, options?: RollbackOptions): Promise<void> {
     checkName(name, 'snapshot name');
     const o = checkOptions<RollbackOptions>(options);
-    const p = progress(o.onProgress);
-    await this.#withProgress(p, () =>
-      this.#image._call('rollbackSnapshot', (n) => api().rollback(n, name, p.fn), this.#about(name)),
+    await withProgress(o.onProgress, (cb) =>
+      this.#image._call('rollbackSnapshot', (n) => api().rollback(n, name, cb), this.#about(name)),
     );
   }
 
@@ -424,17 +384,5 @@ export class ImageSnapshots {
   /** The error context of a call about one snapshot: ENOENT means the snapshot. */
   #about(snapshot: string): Partial<ErrorContext> {
     return { snapshot, subject: 'snapshot' };
-  }
-
-  async #withProgress<T>(p: { settle: (ok: boolean) => Promise<void> }, fn: () => Promise<T>): Promise<T> {
-    let out: T;
-    try {
-      out = await fn();
-    } catch (err) {
-      await p.settle(false);
-      throw err;
-    }
-    await p.settle(true);
-    return out;
   }
 }

@@ -30,7 +30,18 @@ export {
   type CopyOptions,
 } from './image';
 export type { ProgressCallback } from './progress';
-export { ImageSnapshots } from './image-snapshots';
+export {
+  ImageSnapshots,
+  type SnapshotInfo,
+  type SnapshotNamespace,
+  type UnknownSnapshotNamespace,
+  type CreateSnapshotOptions,
+  type RemoveSnapshotOptions,
+  type RollbackOptions,
+  type CloneOptions,
+  type ChildrenOptions,
+  type ChildImage,
+} from './image-snapshots';
 export { ImageMetadata } from './image-metadata';
 export { ImageMirror } from './image-mirror';
 export { PoolMirror } from './pool-mirror';
