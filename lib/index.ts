@@ -44,7 +44,27 @@ export {
 } from './image-snapshots';
 export { ImageMetadata } from './image-metadata';
 export { ImageMirror } from './image-mirror';
-export { PoolMirror } from './pool-mirror';
+export {
+  PoolMirror,
+  type MirrorMode,
+  type MirrorPeerDirection,
+  type MirrorImageMode,
+  type MirrorHealth,
+  type MirrorPeer,
+  type AddPeerOptions,
+  type MirrorPeerAttributes,
+  type ImportBootstrapTokenOptions,
+  type EnableMirrorOptions,
+  type MirrorSiteStatus,
+  type MirrorImageGlobalStatus,
+  type MirrorDaemon,
+  type PoolMirrorStatus,
+  type MirrorImageInfoEntry,
+  type MirrorPoolActionResult,
+  type PoolPromoteOptions,
+  type SnapshotScheduleOptions,
+} from './pool-mirror';
+export type { SnapshotScheduleItem, SnapshotScheduleLevel, SnapshotScheduleStatus } from './mirror-schedules';
 export {
   PoolTrash,
   type TrashEntry,
