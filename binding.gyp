@@ -15,6 +15,9 @@
         "native/groups.cc",
         "native/mirror_pool.cc",
         "native/mirror_image.cc",
+        "native/io.cc",
+        "native/diff.cc",
+        "native/watch.cc",
         "native/util/exit_guard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

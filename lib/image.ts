@@ -5,9 +5,11 @@ import type { NativeImage } from './native';
 import { imageOptions, type CreateImageOptions, type Pool } from './pool';
 import { withProgress, type ProgressCallback } from './progress';
 import { checkBoolean, checkName, checkOptions, checkU64 } from './validate';
+import { diffExtents, type DiffExtent, type DiffOptions } from './image-diff';
 import { ImageMetadata } from './image-metadata';
 import { ImageMirror } from './image-mirror';
 import { ImageSnapshots } from './image-snapshots';
+import { UpdateWatch } from './image-watch';
 import { Resource } from './resource';
 
 export interface OpenImageOptions {
@@ -97,6 +99,7 @@ export class Image extends Resource {
   readonly metadata: ImageMetadata;
   /** Mirroring of this image: `rbd mirror image ...`. */
   readonly mirror: ImageMirror;
+  readonly #watch: UpdateWatch;
 
   private constructor(pool: Pool, n: NativeImage, name: string, readOnly: boolean) {
     super(pool);
@@ -107,6 +110,15 @@ export class Image extends Resource {
     this.snapshots = new ImageSnapshots(this);
     this.metadata = new ImageMetadata(this);
     this.mirror = new ImageMirror(this);
+    // 'update' (size, features, snapshots... changed by any client): the librbd
+    // watch is registered only while someone listens.
+    this.#watch = new UpdateWatch(this);
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'update') this.#watch.listenerAdded();
+    });
+    this.on('removeListener', (event: string | symbol) => {
+      if (event === 'update') this.#watch.listenerRemoved();
+    });
   }
 
   /** @internal Used by Pool.openImage. */
@@ -118,8 +130,12 @@ export class Image extends Resource {
     return { op, cluster: this.pool.cluster.name, pool: this.pool.name, namespace: this.pool.namespace, image: this.name };
   }
 
-  protected closeNative(): Promise<void> {
-    return this.#native.close();
+  protected async closeNative(): Promise<void> {
+    try {
+      await this.#watch.close();
+    } finally {
+      await this.#native.close();
+    }
   }
 
   /**
@@ -262,5 +278,14 @@ export class Image extends Resource {
     await withProgress(onProgress, (cb) =>
       pool._call('copy', (dest) => this.run('copy', () => this.#native.copy(dest, name, opts, cb)), { image: name }),
     );
+  }
+
+  /**
+   * Extents that changed since a snapshot (or since creation), like `rbd diff
+   * --from-snap`: an async iterator, fetched in windows so a large image never
+   * builds one huge list.
+   */
+  diff(options?: DiffOptions): AsyncGenerator<DiffExtent> {
+    return diffExtents(this, options);
   }
 }

@@ -30,6 +30,7 @@ export {
   type CopyOptions,
 } from './image';
 export type { ProgressCallback } from './progress';
+export type { DiffExtent, DiffOptions } from './image-diff';
 export {
   ImageSnapshots,
   type SnapshotInfo,

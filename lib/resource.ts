@@ -9,12 +9,14 @@
  * - A call made once close() has begun rejects with HandleClosed (code 'EBADF').
  * - Children are held weakly: a forgotten image can still be collected, and the
  *   native side closes it when it is.
+ * - Every handle is an EventEmitter (an image emits 'update').
  */
+import { EventEmitter } from 'node:events';
 import { closedError, fromNative, type ErrorContext } from './errors';
 
 export type ResourceState = 'open' | 'closing' | 'closed';
 
-export abstract class Resource {
+export abstract class Resource extends EventEmitter {
   #state: ResourceState = 'open';
   #inflight = 0;
   #idle: Array<() => void> = [];
@@ -30,6 +32,7 @@ export abstract class Resource {
   protected abstract closeNative(): Promise<void>;
 
   protected constructor(parent?: Resource) {
+    super();
     if (parent) {
       this.#parent = parent;
       parent.#children.add(this.#self);

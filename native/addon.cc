@@ -3,8 +3,10 @@
 
 #include "admin.h"
 #include "cluster.h"
+#include "diff.h"
 #include "groups.h"
 #include "image.h"
+#include "io.h"
 #include "metadata.h"
 #include "mirror_image.h"
 #include "mirror_pool.h"
@@ -12,6 +14,7 @@
 #include "pool.h"
 #include "snapshots.h"
 #include "trash.h"
+#include "watch.h"
 #include "util/registry.h"
 
 namespace xrbd {
@@ -56,6 +59,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitGroups(env, exports);
   InitMirrorPool(env, exports);
   InitMirrorImage(env, exports);
+  InitIo(env, exports);
+  InitDiff(env, exports);
+  InitWatch(env, exports);
   return exports;
 }
 

@@ -1,0 +1,11 @@
+// Diff: librbd calls of this API area, exported as `binding.diff`.
+// Every function takes the wrapped image as its first argument.
+#pragma once
+
+#include <napi.h>
+
+namespace xrbd {
+
+void InitDiff(Napi::Env env, Napi::Object exports);
+
+}  // namespace xrbd

@@ -1,0 +1,11 @@
+// Watch: librbd calls of this API area, exported as `binding.watch`.
+// Every function takes the wrapped image as its first argument.
+#pragma once
+
+#include <napi.h>
+
+namespace xrbd {
+
+void InitWatch(Napi::Env env, Napi::Object exports);
+
+}  // namespace xrbd
