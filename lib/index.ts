@@ -44,7 +44,25 @@ export {
   type ChildImage,
 } from './image-snapshots';
 export { ImageMetadata } from './image-metadata';
-export { ImageMirror } from './image-mirror';
+export {
+  ImageMirror,
+  type MirrorImageEnableMode,
+  type MirrorImageInfo,
+  type MirrorImageStatus,
+  type MirrorDisableOptions,
+  type MirrorPromoteOptions,
+  type MirrorSnapshotOptions,
+} from './image-mirror';
+export {
+  parseMirrorDescription,
+  type MirrorImageState,
+  type MirrorStatusState,
+  type MirrorReplayStatus,
+  type JournalReplayStatus,
+  type SnapshotReplayStatus,
+  type JournalPosition,
+} from './mirror-status';
+export type { JournalStatus, JournalClient } from './mirror-journal';
 export {
   PoolMirror,
   type MirrorMode,
