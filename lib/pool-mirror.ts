@@ -612,7 +612,9 @@ export class PoolMirror {
   /**
    * Every mirrored image's status on every site, page by page
    * (rbd_mirror_image_global_status_list), in image id order. Peer site
-   * names are filled in from the pool's peers.
+   * names are filled in from the pool's peers, and `primary` from
+   * rbd_mirror_image_info_list (the status list always reports false).
+   * Descriptions are rbd-mirror's raw text.
    */
   async *globalStatuses(options?: { pageSize?: number }): AsyncIterableIterator<MirrorImageGlobalStatus> {
     const o = checkOptions<{ pageSize?: number }>(options);
@@ -625,7 +627,16 @@ export class PoolMirror {
     let start = '';
     for (;;) {
       const page = await this.#call('globalStatuses', (n) => api().globalStatusList(n, start, size));
-      for (const row of page) yield globalStatus(row.id, row.status, siteNames);
+      // librbd's status list leaves info.primary false (Pacific): take it from the
+      // info list, which walks the same mirrored images in the same id order.
+      const infos = page.length
+        ? await this.#call('globalStatuses', (n) => api().infoList(n, -1, start, size))
+        : [];
+      const primary = new Map(infos.map((i) => [i.id, i.info.primary]));
+      for (const row of page) {
+        const s = globalStatus(row.id, row.status, siteNames);
+        yield { ...s, primary: primary.get(row.id) ?? s.primary };
+      }
       if (page.length < size) return;
       start = page[page.length - 1].id;
     }
