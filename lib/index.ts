@@ -30,7 +30,8 @@ export {
   type CopyOptions,
 } from './image';
 export type { ProgressCallback } from './progress';
-export type { DiffExtent, DiffOptions } from './image-diff';
+export { exportDiff, type DiffExtent, type DiffOptions, type ExportDiffOptions, type ExportDiffResult } from './image-diff';
+export type { Fadvise, IoOptions } from './image-io';
 export {
   ImageSnapshots,
   type SnapshotInfo,
@@ -75,7 +76,7 @@ export {
   type ImportBootstrapTokenOptions,
   type EnableMirrorOptions,
   type MirrorSiteStatus,
-  type MirrorImageGlobalStatus,
+  type MirrorPoolImageStatus,
   type MirrorDaemon,
   type PoolMirrorStatus,
   type MirrorImageInfoEntry,
@@ -126,6 +127,7 @@ export {
   DiskQuotaExceeded,
   IOError,
   HandleClosed,
+  CompareMismatch,
   errnoCode,
   type ErrorContext,
 } from './errors';

@@ -2,14 +2,18 @@
 import type { Cluster } from './cluster';
 import type { ErrorContext, RbdError } from './errors';
 import { closedError, rbdError } from './errors';
+import type { MirrorImageStatus } from './image-mirror';
 import {
+  mirrorImageMode,
   mirrorImageState,
+  mirrorSiteStatuses,
   mirrorStatusState,
+  type MirrorImageMode,
   type MirrorImageState,
+  type MirrorPeerRef,
   type MirrorStatusState,
   type NativeMirrorGlobalStatus,
   type NativeMirrorInfo,
-  type NativeMirrorSiteStatus,
 } from './mirror-status';
 import {
   addSchedule,
@@ -71,12 +75,13 @@ interface NativePeer {
 
 const api = (): NativePoolMirror => nativeArea<NativePoolMirror>('mirrorPool');
 
+// Shared with image.mirror (lib/mirror-status.ts), re-exported for this area's users.
+export type { MirrorImageMode, MirrorSiteStatus } from './mirror-status';
+
 /** A pool's mirroring mode (rbd_mirror_mode_t), as `rbd mirror pool info` shows it. */
 export type MirrorMode = 'disabled' | 'image' | 'pool' | `unknown(${number})`;
 /** Which way a peer replicates (rbd_mirror_peer_direction_t). */
 export type MirrorPeerDirection = 'rx-only' | 'tx-only' | 'rx-tx' | `unknown(${number})`;
-/** How an image is mirrored (rbd_mirror_image_mode_t). */
-export type MirrorImageMode = 'journal' | 'snapshot' | `unknown(${number})`;
 /** Health as `rbd mirror pool status` reports it. */
 export type MirrorHealth = 'OK' | 'UNKNOWN' | 'WARNING' | 'ERROR';
 
@@ -149,31 +154,13 @@ export interface EnableMirrorOptions {
   siteName?: string;
 }
 
-/** One site's view of an image (rbd_mirror_image_site_status_t). */
-export interface MirrorSiteStatus {
-  /** The site's mirror uuid; '' for the local site. */
-  mirrorUuid: string;
-  /** The site's name when a peer has this mirror uuid ('' for the local site or an unknown one). */
-  siteName: string;
-  state: MirrorStatusState;
-  /** As rbd-mirror wrote it, e.g. 'replaying, {"bytes_per_second":...}'. */
-  description: string;
-  /** Whether the rbd-mirror daemon that wrote it is running. The CLI prints `up+replaying` / `down+unknown`. */
-  up: boolean;
-  lastUpdate: Date | null;
-}
-
-/** A mirrored image's status on every site (rbd_mirror_image_global_status_t). */
-export interface MirrorImageGlobalStatus {
+/**
+ * A mirrored image's status on every site (rbd_mirror_image_global_status_t):
+ * the shape `image.mirror.status()` reports, plus the image id.
+ */
+export interface MirrorPoolImageStatus extends MirrorImageStatus {
+  /** The image id (what the list is paged and ordered by). */
   id: string;
-  name: string;
-  globalId: string;
-  state: MirrorImageState;
-  primary: boolean;
-  /** The local site's status, or null when there is none. */
-  local: MirrorSiteStatus | null;
-  /** The peer sites' statuses. */
-  peerSites: MirrorSiteStatus[];
 }
 
 /** An rbd-mirror daemon of this cluster, as `rbd mirror pool status --verbose` lists it. */
@@ -202,7 +189,7 @@ export interface PoolMirrorStatus {
   /** With `verbose`: the rbd-mirror daemons. */
   daemons?: MirrorDaemon[];
   /** With `verbose`: every mirrored image, by name. */
-  images?: MirrorImageGlobalStatus[];
+  images?: MirrorPoolImageStatus[];
 }
 
 export interface MirrorImageInfoEntry {
@@ -248,30 +235,6 @@ function checkUuid(value: unknown): string {
   const s = checkName(value, 'peer uuid');
   if (!UUID.test(s)) throw new RangeError('peer uuid must be a uuid like 55672766-c02b-4729-8567-f13a66893445');
   return s;
-}
-
-function siteStatus(s: NativeMirrorSiteStatus, siteNames: ReadonlyMap<string, string>): MirrorSiteStatus {
-  return {
-    mirrorUuid: s.mirrorUuid,
-    siteName: siteNames.get(s.mirrorUuid) ?? '',
-    state: mirrorStatusState(s.state),
-    description: s.description,
-    up: s.up,
-    lastUpdate: dateOrNull(s.lastUpdate),
-  };
-}
-
-function globalStatus(id: string, s: NativeMirrorGlobalStatus, siteNames: ReadonlyMap<string, string>): MirrorImageGlobalStatus {
-  const local = s.siteStatuses.find((x) => x.mirrorUuid === '');
-  return {
-    id,
-    name: s.name,
-    globalId: s.info.globalId,
-    state: mirrorImageState(s.info.state),
-    primary: s.info.primary,
-    local: local ? siteStatus(local, siteNames) : null,
-    peerSites: s.siteStatuses.filter((x) => x.mirrorUuid !== '').map((x) => siteStatus(x, siteNames)),
-  };
 }
 
 export class PoolMirror {
@@ -535,9 +498,8 @@ export class PoolMirror {
     const out: PoolMirrorStatus = { health: worse(imageHealth, daemonHealth), daemonHealth, imageHealth, states };
     if (verbose) {
       out.daemons = daemons;
-      const peers = await this.listPeers();
-      const images: MirrorImageGlobalStatus[] = [];
-      for await (const s of this.#globalStatuses(PAGE, peers)) images.push(withUnknownSites(s, peers));
+      const images: MirrorPoolImageStatus[] = [];
+      for await (const s of this.#globalStatuses(PAGE)) images.push(s);
       out.images = images.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     }
     return out;
@@ -611,31 +573,41 @@ export class PoolMirror {
 
   /**
    * Every mirrored image's status on every site, page by page
-   * (rbd_mirror_image_global_status_list), in image id order. Peer site
-   * names are filled in from the pool's peers, and `primary` from
-   * rbd_mirror_image_info_list (the status list always reports false).
-   * Descriptions are rbd-mirror's raw text.
+   * (rbd_mirror_image_global_status_list), in image id order, in the shape
+   * `image.mirror.status()` gives: peer sites named from the pool's peers, a
+   * site that has not reported shown as the CLI shows it ('status not
+   * found', down+unknown), descriptions parsed into `replay`, and
+   * `info.primary` taken from rbd_mirror_image_info_list (the status list
+   * always reports false).
    */
-  async *globalStatuses(options?: { pageSize?: number }): AsyncIterableIterator<MirrorImageGlobalStatus> {
+  async *globalStatuses(options?: { pageSize?: number }): AsyncIterableIterator<MirrorPoolImageStatus> {
     const o = checkOptions<{ pageSize?: number }>(options);
     const size = o.pageSize === undefined ? PAGE : checkInt(o.pageSize, 'pageSize', 1, 4096);
-    yield* this.#globalStatuses(size, await this.listPeers());
+    yield* this.#globalStatuses(size);
   }
 
-  async *#globalStatuses(size: number, peers: readonly MirrorPeer[]): AsyncIterableIterator<MirrorImageGlobalStatus> {
-    const siteNames = new Map(peers.filter((p) => p.mirrorUuid).map((p) => [p.mirrorUuid, p.siteName]));
+  async *#globalStatuses(size: number): AsyncIterableIterator<MirrorPoolImageStatus> {
+    const peers: MirrorPeerRef[] = await this.#call('globalStatuses', (n) => api().peerList(n));
     let start = '';
     for (;;) {
       const page = await this.#call('globalStatuses', (n) => api().globalStatusList(n, start, size));
       // librbd's status list leaves info.primary false (Pacific): take it from the
       // info list, which walks the same mirrored images in the same id order.
-      const infos = page.length
-        ? await this.#call('globalStatuses', (n) => api().infoList(n, -1, start, size))
-        : [];
+      const infos = page.length ? await this.#call('globalStatuses', (n) => api().infoList(n, -1, start, size)) : [];
       const primary = new Map(infos.map((i) => [i.id, i.info.primary]));
-      for (const row of page) {
-        const s = globalStatus(row.id, row.status, siteNames);
-        yield { ...s, primary: primary.get(row.id) ?? s.primary };
+      for (const { id, status } of page) {
+        const { local, peers: sites } = mirrorSiteStatuses(status.siteStatuses, peers);
+        yield {
+          id,
+          name: status.name,
+          info: {
+            globalId: status.info.globalId,
+            state: mirrorImageState(status.info.state),
+            primary: primary.get(id) ?? status.info.primary,
+          },
+          local,
+          peers: sites,
+        };
       }
       if (page.length < size) return;
       start = page[page.length - 1].id;
@@ -653,7 +625,7 @@ export class PoolMirror {
       for (const r of page) {
         out.push({
           id: r.id,
-          mode: name(IMAGE_MODES, r.mode),
+          mode: mirrorImageMode(r.mode),
           globalId: r.info.globalId,
           state: mirrorImageState(r.info.state),
           primary: r.info.primary,
@@ -799,24 +771,4 @@ function checkAttr(value: unknown, what: string): string {
   if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
   if (value.includes('\0')) throw new RangeError(`${what} must not contain NUL bytes`);
   return value;
-}
-
-/**
- * As the CLI does for `status --verbose`: a site that should report (the
- * local one unless every peer is tx-only, and each non-tx-only peer with a
- * mirror uuid) but has not gets a 'status not found' entry, down+unknown.
- */
-function withUnknownSites(s: MirrorImageGlobalStatus, peers: readonly MirrorPeer[]): MirrorImageGlobalStatus {
-  const missing = (mirrorUuid: string, siteName: string): MirrorSiteStatus => ({
-    mirrorUuid,
-    siteName,
-    state: 'unknown',
-    description: 'status not found',
-    up: false,
-    lastUpdate: null,
-  });
-  const rx = peers.filter((p) => p.direction !== 'tx-only' && p.mirrorUuid);
-  const allTx = peers.length > 0 && peers.every((p) => p.direction === 'tx-only');
-  const peerSites = rx.map((p) => s.peerSites.find((x) => x.mirrorUuid === p.mirrorUuid) ?? missing(p.mirrorUuid, p.siteName));
-  return { ...s, local: s.local ?? (allTx ? null : missing('', '')), peerSites };
 }

@@ -366,7 +366,7 @@ describe('bootstrap between two fresh pools', () => {
 
   test('globalStatuses() pages through the same images, peers named, as `rbd mirror pool status --verbose`', async () => {
     const seen: string[] = [];
-    for await (const s of pairA.mirror.globalStatuses({ pageSize: 1 })) seen.push(`${s.name} ${s.globalId} ${s.primary}`);
+    for await (const s of pairA.mirror.globalStatuses({ pageSize: 1 })) seen.push(`${s.name} ${s.info.globalId} ${s.info.primary}`);
     const theirs = await cli<CliStatus>('site-a', ['mirror', 'pool', 'status', '--verbose', PAIR]);
     expect(seen.sort()).toEqual(theirs.images!.map((i) => `${i.name} ${i.global_id} true`));
     expect(seen).toHaveLength(2);
@@ -386,9 +386,9 @@ describe('bootstrap between two fresh pools', () => {
         states: mine.states,
         images: mine.images!.map((i) => ({
           name: i.name,
-          global_id: i.globalId,
+          global_id: i.info.globalId,
           state: i.local ? show(i.local) : '',
-          peers: i.peerSites.map((p) => `${p.siteName} ${show(p)}`),
+          peers: i.peers.map((p) => `${p.siteName} ${show(p)}`),
         })),
       };
       const t = {
@@ -403,6 +403,19 @@ describe('bootstrap between two fresh pools', () => {
       return JSON.stringify(m) === JSON.stringify(t) ? m : undefined;
     });
     expect(agreed.images.map((i) => i.name)).toEqual([IMAGE, IMAGE2]);
+  });
+
+  test("globalStatuses() parses a replaying peer site's description into a snapshot replay status", async () => {
+    const site = await eventually('a replaying peer site', 60_000, async () => {
+      for await (const st of pairA.mirror.globalStatuses()) {
+        const p = st.peers.find((x) => x.state === 'replaying');
+        if (p) return p;
+      }
+      return undefined;
+    });
+    expect(site.siteName).toBe('site-b');
+    expect(site.description.startsWith('replaying, {')).toBe(true);
+    expect(site.replay?.kind).toBe('snapshot');
   });
 
   test('instanceIds() maps each mirrored image to an rbd-mirror instance the CLI lists', async () => {
