@@ -30,8 +30,7 @@ export {
   type CopyOptions,
 } from './image';
 export type { ProgressCallback } from './progress';
-export { exportDiff, type DiffExtent, type DiffOptions, type ExportDiffOptions, type ExportDiffResult } from './image-diff';
-export type { Fadvise, IoOptions } from './image-io';
+export type { DiffExtent, DiffOptions } from './image-diff';
 export {
   ImageSnapshots,
   type SnapshotInfo,
@@ -127,7 +126,6 @@ export {
   DiskQuotaExceeded,
   IOError,
   HandleClosed,
-  CompareMismatch,
   errnoCode,
   type ErrorContext,
 } from './errors';
