@@ -15,7 +15,8 @@
 # on its existing data (same fsid, keys, pools and mirroring peers); with
 # memstore the OSD's data survives only a clean `stop` (it is saved on umount),
 # not a SIGKILL.  `status` exits 0 iff pid files exist and all those daemons
-# are alive.
+# are alive.  MEMSTORE_BYTES (default 4 GiB) caps the memstore OSD: memory is
+# used only as data is written, but a full OSD blocks every write.
 #
 # Layout of DIR: ceph.conf, *.keyring, site.json, mon/ mgr/ osd/ (daemon data),
 # log/ (daemon logs + captured stdout/stderr), run/ (pid files, admin sockets).
@@ -295,7 +296,7 @@ FSID="$(uuidgen)"
 
 if [[ "$OBJECTSTORE" == memstore ]]; then
   STORE_CONF="osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = ${MEMSTORE_BYTES:-4294967296}
 osd fast shutdown = false"
 else
   STORE_CONF="osd objectstore = bluestore
