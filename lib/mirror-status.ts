@@ -5,7 +5,12 @@
  * version does not know.
  */
 
-export type MirrorImageState = 'disabling' | 'enabled' | 'disabled' | `unknown(${number})`;
+/**
+ * 'creating' is not in librbd.h's enum but librbd passes it through
+ * (cls_rbd's MIRROR_IMAGE_STATE_CREATING): the non-primary copy that
+ * rbd-mirror is still creating and has not finished its first sync.
+ */
+export type MirrorImageState = 'disabling' | 'enabled' | 'disabled' | 'creating' | `unknown(${number})`;
 
 export type MirrorStatusState =
   | 'unknown'
@@ -17,7 +22,7 @@ export type MirrorStatusState =
   | 'stopped'
   | `unknown(${number})`;
 
-const imageStates = ['disabling', 'enabled', 'disabled'] as const;
+const imageStates = ['disabling', 'enabled', 'disabled', 'creating'] as const;
 const statusStates = [
   'unknown',
   'error',

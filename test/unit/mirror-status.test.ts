@@ -165,6 +165,10 @@ describe('state and mode names', () => {
     expect(mirrorImageMode(2)).toBe('unknown(2)');
   });
 
+  test("image state 3 is 'creating' (cls_rbd's state of a copy rbd-mirror is still creating, seen in the lab)", () => {
+    expect([0, 1, 2, 3].map(mirrorImageState)).toEqual(['disabling', 'enabled', 'disabled', 'creating']);
+  });
+
   test('image modes are journal and snapshot', () => {
     expect([mirrorImageMode(0), mirrorImageMode(1)]).toEqual(['journal', 'snapshot']);
   });
