@@ -100,6 +100,11 @@ export class FunctionNotSupported extends RbdError {}
 export class ArgumentOutOfRange extends RbdError {}
 export class DiskQuotaExceeded extends RbdError {}
 export class IOError extends RbdError {}
+/** compareAndWrite found different data: nothing was written. */
+export class CompareMismatch extends RbdError {
+  /** Byte offset (from the start of the compared range) of the first difference. */
+  mismatchOffset?: number;
+}
 /** A handle used after close(), or closed while the call was waiting. */
 export class HandleClosed extends RbdError {}
 
@@ -122,6 +127,7 @@ const byCode: Readonly<Record<string, RbdErrorClass>> = {
   EDQUOT: DiskQuotaExceeded,
   EIO: IOError,
   EBADF: HandleClosed,
+  EILSEQ: CompareMismatch,
 };
 
 function classFor(errno: number, ctx: ErrorContext): RbdErrorClass {
@@ -169,7 +175,10 @@ function isNativeErrno(err: unknown): err is NativeErrnoError {
 export function fromNative(err: unknown, ctx: ErrorContext): Error {
   if (isNativeErrno(err)) {
     const detail = err.message.includes(': ') ? err.message.slice(err.message.indexOf(': ') + 2) : undefined;
-    return rbdError(err.errno, ctx, detail, err.op);
+    const e = rbdError(err.errno, ctx, detail, err.op);
+    const mismatch = (err as { mismatchOffset?: unknown }).mismatchOffset;
+    if (e instanceof CompareMismatch && typeof mismatch === 'number') e.mismatchOffset = mismatch;
+    return e;
   }
   if (err instanceof Error) return err;
   if (typeof err === 'object' && err !== null && typeof (err as Error).message === 'string') return err as Error;

@@ -234,9 +234,13 @@ export class ImageSnapshots {
   async rollback(name: string, options?: RollbackOptions): Promise<void> {
     checkName(name, 'snapshot name');
     const o = checkOptions<RollbackOptions>(options);
-    await withProgress(o.onProgress, (cb) =>
-      this.#image._call('rollbackSnapshot', (n) => api().rollback(n, name, cb), this.#about(name)),
-    );
+    try {
+      await withProgress(o.onProgress, (cb) =>
+        this.#image._call('rollbackSnapshot', (n) => api().rollback(n, name, cb), this.#about(name)),
+      );
+    } finally {
+      this.#image._sizeChanged(); // the snapshot's size may differ
+    }
   }
 
   /**

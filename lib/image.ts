@@ -7,6 +7,7 @@ import { withProgress, type ProgressCallback } from './progress';
 import { checkBoolean, checkName, checkOptions, checkU64 } from './validate';
 import { diffExtents, type DiffExtent, type DiffOptions } from './image-diff';
 import { ImageMetadata } from './image-metadata';
+import { checkBytes, checkLength, io, opFlags, type IoOptions } from './image-io';
 import { ImageMirror } from './image-mirror';
 import { ImageSnapshots } from './image-snapshots';
 import { UpdateWatch } from './image-watch';
@@ -101,8 +102,17 @@ export class Image extends Resource {
   readonly mirror: ImageMirror;
   readonly #watch: UpdateWatch;
 
-  private constructor(pool: Pool, n: NativeImage, name: string, readOnly: boolean) {
+  /**
+   * The image size as last seen, for the write bounds check (librbd silently
+   * clips a write that runs past the end). undefined: fetch before the next
+   * write that needs it. Another client growing the image is caught by a
+   * re-read before a write is refused.
+   */
+  #size: number | undefined;
+
+  private constructor(pool: Pool, n: NativeImage, name: string, readOnly: boolean, size: number) {
     super(pool);
+    this.#size = size;
     this.pool = pool;
     this.#native = n;
     this.name = name;
@@ -122,8 +132,8 @@ export class Image extends Resource {
   }
 
   /** @internal Used by Pool.openImage. */
-  static _create(pool: Pool, n: NativeImage, name: string, readOnly: boolean): Image {
-    return new Image(pool, n, name, readOnly);
+  static _create(pool: Pool, n: NativeImage, name: string, readOnly: boolean, size: number): Image {
+    return new Image(pool, n, name, readOnly, size);
   }
 
   protected context(op: string): ErrorContext {
@@ -146,9 +156,15 @@ export class Image extends Resource {
     return this.run(op, () => fn(this.#native), extra);
   }
 
+  /** @internal The size may have changed (resize, rollback, another client): re-read it before the next bounded write. */
+  _sizeChanged(): void {
+    this.#size = undefined;
+  }
+
   /** Size, layout, id, features and creation time (like `rbd info`). */
   async stat(): Promise<ImageStat> {
     const s = await this.run('stat', () => this.#native.stat());
+    this.#size = s.size;
     return {
       name: s.name,
       id: s.id,
@@ -184,7 +200,11 @@ export class Image extends Resource {
         );
       }
     }
-    await withProgress(o.onProgress, (cb) => this.run('resize', () => this.#native.resize(size, allowShrink, cb)));
+    try {
+      await withProgress(o.onProgress, (cb) => this.run('resize', () => this.#native.resize(size, allowShrink, cb)));
+    } finally {
+      this.#size = undefined;
+    }
   }
 
   /** Enabled features by name (like the `features:` line of `rbd info`). */
@@ -287,5 +307,123 @@ export class Image extends Resource {
    */
   diff(options?: DiffOptions): AsyncGenerator<DiffExtent> {
     return diffExtents(this, options);
+  }
+
+  // ---- data path: rbd_aio_*, completed through a thread-safe function ----
+
+  /**
+   * Read `length` bytes at `offset` into a new Buffer. A read that reaches past
+   * the end of the image returns the bytes up to the end (a shorter Buffer).
+   */
+  read(offset: number | bigint, length: number, options?: IoOptions): Promise<Buffer>;
+  /**
+   * Read into `buffer` (used in place, no copy) from `offset`; resolves with
+   * the number of bytes read, fewer than `buffer.length` at the end of the image.
+   */
+  read(buffer: Uint8Array, offset: number | bigint, options?: IoOptions): Promise<number>;
+  async read(a: number | bigint | Uint8Array, b: number | bigint, options?: IoOptions): Promise<Buffer | number> {
+    if (typeof a === 'number' || typeof a === 'bigint') {
+      checkU64(a, 'offset');
+      const buf = Buffer.allocUnsafe(checkLength(b, 'length'));
+      const n = await this.#readInto(buf, a, options);
+      return n === buf.length ? buf : buf.subarray(0, n);
+    }
+    const buf = checkBytes(a, 'buffer');
+    checkU64(b, 'offset');
+    return this.#readInto(buf, b, options);
+  }
+
+  async #readInto(buf: Uint8Array, offset: number | bigint, options: IoOptions | undefined): Promise<number> {
+    const flags = opFlags(options);
+    if (buf.length === 0) return 0;
+    return this.run('read', () => io().readInto(this.#native, buf, offset, flags));
+  }
+
+  /**
+   * Write `data` at `offset` (the Buffer is used in place and must not be
+   * changed until the promise settles). Resolves with the bytes written.
+   * Writing past the end of the image is an InvalidArgument (EINVAL): resize first.
+   */
+  async write(data: Uint8Array, offset: number | bigint, options?: IoOptions): Promise<number> {
+    const buf = checkBytes(data, 'data');
+    checkU64(offset, 'offset');
+    const flags = opFlags(options);
+    if (buf.length === 0) return 0;
+    if (!this.#fits(offset, buf.length)) await this.#checkEnd('write', offset, buf.length);
+    await this.run('write', () => io().write(this.#native, buf, offset, flags));
+    return buf.length;
+  }
+
+  /** Whether [offset, offset+length) is within the size last seen (the fast path: plain numbers). */
+  #fits(offset: number | bigint, length: number): boolean {
+    return this.#size !== undefined && typeof offset === 'number' && offset + length <= this.#size;
+  }
+
+  /** Refuse an I/O that would run past the end (librbd would clip it silently). */
+  async #checkEnd(op: string, offset: number | bigint, length: number | bigint): Promise<void> {
+    const end = BigInt(offset) + BigInt(length);
+    if (this.#size !== undefined && end <= BigInt(this.#size)) return;
+    const size = (await this.stat()).size; // fresh: the image may have grown
+    if (end > BigInt(size)) {
+      throw rbdError(
+        22,
+        this.context(op),
+        `${length} bytes at offset ${offset} run past the end of the image (size ${size}); resize it first`,
+      );
+    }
+  }
+
+  /**
+   * Discard (deallocate) a range. Whole objects read back as zeros; with
+   * librbd's default rbd_skip_partial_discard, parts of objects may keep their
+   * data — use writeZeroes to zero a range for sure.
+   */
+  async discard(offset: number | bigint, length: number | bigint): Promise<void> {
+    checkU64(offset, 'offset');
+    checkU64(length, 'length');
+    await this.run('discard', () => io().discard(this.#native, offset, length));
+  }
+
+  /** Write zeros over a range (rbd_aio_write_zeroes), without sending a buffer. */
+  async writeZeroes(offset: number | bigint, length: number | bigint, options?: IoOptions): Promise<void> {
+    checkU64(offset, 'offset');
+    checkU64(length, 'length');
+    const flags = opFlags(options);
+    await this.#checkEnd('writeZeroes', offset, length);
+    await this.run('writeZeroes', () => io().writeZeroes(this.#native, offset, length, flags));
+  }
+
+  /** Fill `length` bytes at `offset` with `pattern` repeated; `length` must be a multiple of the pattern's. */
+  async writeSame(offset: number | bigint, length: number | bigint, pattern: Uint8Array, options?: IoOptions): Promise<void> {
+    checkU64(offset, 'offset');
+    checkU64(length, 'length');
+    const p = checkBytes(pattern, 'pattern');
+    if (p.length === 0) throw new RangeError('pattern must not be empty');
+    if (BigInt(length) % BigInt(p.length) !== 0n) {
+      throw new RangeError(`length (${length}) must be a multiple of the pattern length (${p.length})`);
+    }
+    const flags = opFlags(options);
+    await this.#checkEnd('writeSame', offset, length);
+    await this.run('writeSame', () => io().writeSame(this.#native, offset, length, p, flags));
+  }
+
+  /**
+   * Atomically write `data` at `offset` if the image holds `compare` there.
+   * Otherwise nothing is written and the promise rejects with CompareMismatch,
+   * whose `mismatchOffset` is the first differing byte.
+   */
+  async compareAndWrite(offset: number | bigint, compare: Uint8Array, data: Uint8Array, options?: IoOptions): Promise<void> {
+    checkU64(offset, 'offset');
+    const c = checkBytes(compare, 'compare');
+    const d = checkBytes(data, 'data');
+    if (c.length !== d.length) throw new RangeError(`compare (${c.length} bytes) and data (${d.length} bytes) must be the same length`);
+    const flags = opFlags(options);
+    await this.#checkEnd('compareAndWrite', offset, d.length);
+    await this.run('compareAndWrite', () => io().compareAndWrite(this.#native, offset, c, d, flags));
+  }
+
+  /** Wait until every write acknowledged so far is durable. */
+  async flush(): Promise<void> {
+    await this.run('flush', () => io().flush(this.#native));
   }
 }

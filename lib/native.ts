@@ -59,10 +59,11 @@ export declare class NativePool {
   renameImage(from: string, to: string): Promise<void>;
   init(force: boolean): Promise<void>;
   stats(): Promise<NativePoolStats>;
+  /** Opens the image and reads its size (for the write bounds check). */
   openImage(
     nameOrId: string,
     options: { byId?: boolean; readOnly?: boolean; snapshot?: string },
-  ): Promise<NativeImage>;
+  ): Promise<{ image: NativeImage; size: number }>;
   poolId(): number;
   close(): Promise<void>;
   readonly isOpen: boolean;

@@ -210,7 +210,10 @@ export class Pool extends Resource {
     const nopts = { byId, readOnly: readOnly || snapshot !== undefined, ...(snapshot ? { snapshot } : {}) };
     return this.run(
       byId ? 'openImageById' : 'openImage',
-      async () => Image._create(this, await this.#native.openImage(nameOrId, nopts), nameOrId, nopts.readOnly),
+      async () => {
+        const { image, size } = await this.#native.openImage(nameOrId, nopts);
+        return Image._create(this, image, nameOrId, nopts.readOnly, size);
+      },
       { image: nameOrId, subject: 'image', ...(snapshot ? { snapshot } : {}) },
     );
   }

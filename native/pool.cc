@@ -152,6 +152,7 @@ class OpenImageWorker final : public PromiseWorker {
       : PromiseWorker(env, "xrbd:openImage"), h_(std::make_shared<ImageHandle>(std::move(pool))) {}
   std::string name, snapshot;
   bool by_id = false, read_only = false, has_snapshot = false;
+  uint64_t size_ = 0;
 
  protected:
   int Run() override {
@@ -170,11 +171,22 @@ class OpenImageWorker final : public PromiseWorker {
     if (rc < 0) {
       h_->image = nullptr;
       h_.reset();
+      return rc;
     }
+    // The size, for lib/'s write bounds check (librbd silently clips writes at the end).
+    op_ = "rbd_get_size";
+    rc = rbd_get_size(h_->image, &size_);
+    if (rc < 0) h_.reset();  // closes the image, here on the worker thread
     return rc;
   }
 
-  Napi::Value Result(Napi::Env env) override { return ImageWrap::NewInstance(env, std::move(h_)); }
+  // { image, size }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("image", ImageWrap::NewInstance(env, std::move(h_)));
+    o.Set("size", U64ToJs(env, size_));
+    return o;
+  }
 
  private:
   std::shared_ptr<ImageHandle> h_;
@@ -232,7 +244,7 @@ Napi::Value PoolWrap::RemoveImage(const Napi::CallbackInfo& info) {
   return w->Start();
 }
 
-// openImage(nameOrId, { byId, readOnly, snapshot }) → Promise<NativeImage>
+// openImage(nameOrId, { byId, readOnly, snapshot }) → Promise<{ image: NativeImage, size }>
 Napi::Value PoolWrap::OpenImage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = Handle(env, "rbd_open");
