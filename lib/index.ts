@@ -31,6 +31,7 @@ export {
 } from './image';
 export type { ProgressCallback } from './progress';
 export type { DiffExtent, DiffOptions } from './image-diff';
+export type { Fadvise, IoOptions } from './image-io';
 export {
   ImageSnapshots,
   type SnapshotInfo,
@@ -126,6 +127,7 @@ export {
   DiskQuotaExceeded,
   IOError,
   HandleClosed,
+  CompareMismatch,
   errnoCode,
   type ErrorContext,
 } from './errors';
