@@ -12,6 +12,17 @@ import { ImageMirror } from './image-mirror';
 import { ImageSnapshots } from './image-snapshots';
 import { UpdateWatch } from './image-watch';
 import { Resource } from './resource';
+import type { Writable } from 'node:stream';
+import {
+  createImageReadStream,
+  createImageWriteStream,
+  exportImage,
+  type ExportOptions,
+  type ImageReadStream,
+  type ImageWriteStream,
+  type ReadStreamOptions,
+  type WriteStreamOptions,
+} from './image-streams';
 
 export interface OpenImageOptions {
   /** Open without taking the exclusive lock or allowing writes. */
@@ -425,5 +436,36 @@ export class Image extends Resource {
   /** Wait until every write acknowledged so far is durable. */
   async flush(): Promise<void> {
     await this.run('flush', () => io().flush(this.#native));
+  }
+
+  // ---- streams and whole-image export (lib/image-streams.ts) ----
+
+  /**
+   * A Readable of the image's bytes from `start` to `end` (inclusive, like
+   * fs.createReadStream), with up to `queueDepth` reads in flight, pushed in
+   * order and with back-pressure. Options are checked now (TypeError /
+   * RangeError); a failed read emits 'error' with the RbdError.
+   */
+  createReadStream(options?: ReadStreamOptions): ImageReadStream {
+    return createImageReadStream(this, options);
+  }
+
+  /**
+   * A Writable that writes its chunks at consecutive offsets from `start`,
+   * with up to `queueDepth` writes in flight, and flushes the image before
+   * 'finish'. Writing past the end fails with InvalidArgument (resize first);
+   * `bytesWritten` then says how far it got.
+   */
+  createWriteStream(options?: WriteStreamOptions): ImageWriteStream {
+    return createImageWriteStream(this, options);
+  }
+
+  /**
+   * Export every byte of the image (like `rbd export`) to a new file (an
+   * existing one is an error; a failed export removes it) or to a Writable
+   * (left open). Resolves with the bytes written.
+   */
+  exportTo(dest: string | Writable, options?: ExportOptions): Promise<number> {
+    return exportImage(this, dest, options);
   }
 }

@@ -29,6 +29,14 @@ export {
   type Watcher,
   type CopyOptions,
 } from './image';
+export {
+  ImageReadStream,
+  ImageWriteStream,
+  type ReadStreamOptions,
+  type WriteStreamOptions,
+  type ExportOptions,
+  type ImportOptions,
+} from './image-streams';
 export type { ProgressCallback } from './progress';
 export type { DiffExtent, DiffOptions } from './image-diff';
 export type { Fadvise, IoOptions } from './image-io';

@@ -10,6 +10,8 @@ import { PoolMirror } from './pool-mirror';
 import { PoolNamespaces } from './pool-namespaces';
 import { PoolTrash } from './pool-trash';
 import { Resource } from './resource';
+import type { Readable } from 'node:stream';
+import { importImage, type ImportOptions } from './image-streams';
 import { checkBoolean, checkInt, checkName, checkOptions, checkU64 } from './validate';
 
 /** librbd's RBD_IMAGE_OPTION_* keys. */
@@ -216,5 +218,15 @@ export class Pool extends Resource {
       },
       { image: nameOrId, subject: 'image', ...(snapshot ? { snapshot } : {}) },
     );
+  }
+
+  /**
+   * Create image `name` and stream a file or a Readable into it (like `rbd
+   * import`). For a stream, `size` is required; for a file it defaults to the
+   * file's size. On failure the half-made image is removed. Resolves with the
+   * bytes written.
+   */
+  importFrom(src: string | Readable, name: string, options?: ImportOptions): Promise<number> {
+    return importImage(this, src, name, options);
   }
 }
