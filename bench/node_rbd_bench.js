@@ -1,0 +1,149 @@
+'use strict';
+// One benchmark case with this library (dist/, so `npm run build:ts` first).
+//
+//   node --expose-gc bench/node_rbd_bench.js --conf C --pool P --image I \
+//       --op write|read --bs 4096 --qd 32 --pattern rand|seq --warmup 1 --seconds 5
+//   node --expose-gc bench/node_rbd_bench.js --conf C --pool P --image I --rss 1000000 --qd 32 --region 67108864
+//
+// Keeps `qd` promises in flight: `qd` async loops, each awaiting
+// image.write(buffer, offset) / image.read(buffer, offset) (zero copy, one
+// preallocated Buffer per loop). CPU time is process.cpuUsage() (every thread
+// of the process: V8, libuv, librbd's), over the measured window only. The
+// event-loop delay (perf_hooks.monitorEventLoopDelay) is recorded over the same
+// window. Prints one JSON line.
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const crypto = require('node:crypto');
+const { Cluster } = require('../dist');
+
+function parseArgs(argv) {
+  const o = { warmup: 1, seconds: 5, region: 0 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const k = argv[i].replace(/^--/, '');
+    const v = argv[i + 1];
+    o[k] = ['conf', 'pool', 'image', 'op', 'pattern'].includes(k) ? v : Number(v);
+  }
+  return o;
+}
+
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function timedCase(image, size, a) {
+  const region = a.region ? Math.min(size, a.region) : size;
+  const blocks = Math.floor(region / a.bs);
+  let seq = 0;
+  const nextOffset = a.pattern === 'rand' ? () => Math.floor(Math.random() * blocks) * a.bs : () => (seq++ % blocks) * a.bs;
+  const bufs = Array.from({ length: a.qd }, () => crypto.randomBytes(a.bs));
+  let done = 0;
+  let stop = false;
+  const isWrite = a.op === 'write';
+  const loop = async (buf) => {
+    while (!stop) {
+      await (isWrite ? image.write(buf, nextOffset()) : image.read(buf, nextOffset()));
+      done++;
+    }
+  };
+  const ELD_RES_MS = 1;
+  const eld = monitorEventLoopDelay({ resolution: ELD_RES_MS });
+  const loops = Promise.all(bufs.map(loop));
+  await sleep(a.warmup * 1000);
+  eld.enable();
+  const c0 = cpuSeconds(), n0 = done, t0 = now();
+  await sleep(a.seconds * 1000);
+  const c1 = cpuSeconds(), n1 = done, t1 = now();
+  eld.disable();
+  stop = true;
+  await loops;
+  const ops = n1 - n0;
+  const secs = t1 - t0;
+  return {
+    client: 'node-rbd',
+    ops,
+    seconds: secs,
+    iops: ops / secs,
+    mibps: (ops * a.bs) / secs / 1048576,
+    cpuSeconds: c1 - c0,
+    cpuUsPerOp: ops ? ((c1 - c0) * 1e6) / ops : null,
+    // The histogram holds the interval between the sampling timer's runs, i.e.
+    // resolution + delay: the delay is what exceeds the resolution.
+    eventLoopDelayMs: {
+      p50: Math.max(0, eld.percentile(50) / 1e6 - ELD_RES_MS),
+      p99: Math.max(0, eld.percentile(99) / 1e6 - ELD_RES_MS),
+      max: Math.max(0, eld.max / 1e6 - ELD_RES_MS),
+      resolutionMs: ELD_RES_MS,
+    },
+  };
+}
+
+/** RSS growth over `a.rss` small ops (half 4 KiB writes, half 4 KiB reads, QD a.qd) on the first a.region bytes. */
+async function rssCase(image, size, a) {
+  const bs = 4096;
+  const blocks = Math.floor(Math.min(size, a.region || 64 * 1048576) / bs);
+  const bufs = Array.from({ length: a.qd }, () => crypto.randomBytes(bs));
+  const gc = typeof global.gc === 'function' ? () => global.gc() : null;
+  const run = async (total) => {
+    let issued = 0;
+    const loop = async (buf, slot) => {
+      while (issued < total) {
+        const i = issued++;
+        const off = Math.floor(Math.random() * blocks) * bs;
+        if ((i + slot) & 1) await image.write(buf, off);
+        else await image.read(buf, off);
+      }
+    };
+    await Promise.all(bufs.map(loop));
+  };
+  const mem = async () => {
+    if (gc) {
+      gc();
+      await sleep(50);
+      gc();
+    }
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  };
+  await run(20000); // warm-up: JIT, librbd caches and thread pools settle
+  const before = await mem();
+  const t0 = now();
+  const c0 = cpuSeconds();
+  await run(a.rss);
+  const c1 = cpuSeconds();
+  const t1 = now();
+  const after = await mem();
+  return {
+    client: 'node-rbd',
+    ops: a.rss,
+    seconds: t1 - t0,
+    iops: a.rss / (t1 - t0),
+    cpuUsPerOp: ((c1 - c0) * 1e6) / a.rss,
+    forcedGc: !!gc,
+    before,
+    after,
+    rssGrowthMiB: (after.rss - before.rss) / 1048576,
+  };
+}
+
+async function main() {
+  const a = parseArgs(process.argv.slice(2));
+  const cluster = await Cluster.connect({ confPath: a.conf });
+  let image;
+  try {
+    const pool = await cluster.openPool(a.pool);
+    image = await pool.openImage(a.image);
+    const size = Number((await image.stat()).size);
+    const result = a.rss ? await rssCase(image, size, a) : await timedCase(image, size, a);
+    process.stdout.write(JSON.stringify(result) + '\n');
+  } finally {
+    if (image) await image.close();
+    await cluster.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(e && e.stack ? e.stack : e);
+  process.exit(1);
+});
