@@ -38,7 +38,7 @@ export {
   type ImportOptions,
 } from './image-streams';
 export type { ProgressCallback } from './progress';
-export type { DiffExtent, DiffOptions } from './image-diff';
+export { exportDiff, type DiffExtent, type DiffOptions, type ExportDiffOptions, type ExportDiffResult } from './image-diff';
 export type { Fadvise, IoOptions } from './image-io';
 export {
   ImageSnapshots,
