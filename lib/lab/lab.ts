@@ -45,6 +45,22 @@ export interface LabOptions {
   env?: Record<string, string | undefined>;
 }
 
+/** Lab.adopt(): sites already running (e.g. one container per site), each in `<dir>/<name>` as ceph-site.sh left it. */
+export interface LabAdoptOptions {
+  /** Lab directory holding one ceph-site.sh directory per site (default: as for Lab.start). */
+  dir?: string;
+  /** Site names = directory names under `dir` (default ['site-a', 'site-b']). */
+  sites?: string[];
+  /** RBD pool created on every site (default 'rbd-lab'). */
+  pool?: string;
+  mirrorMode?: LabMirrorMode;
+  mirroring?: boolean;
+  /** Overall bound for the set-up (default 120000). */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+  env?: Record<string, string | undefined>;
+}
+
 interface LabFileSite extends LabSiteInfo {
   monPort: number;
   portMin: number;
@@ -253,6 +269,74 @@ export class Lab {
       await lab.stop().catch(() => undefined);
       throw e;
     }
+    log(`lab: ready in ${elapsed()}`);
+    return lab;
+  }
+
+  /**
+   * Make a lab of sites that are already running — started by docker/ceph-site.sh outside this process, e.g.
+   * one container per site writing its site directory to `<dir>/<name>` under the same path (and sharing the
+   * host's pid namespace, so that the pid files name live processes here). Does what start() does after the
+   * sites are up: the pool on every site, the mirroring between the first two, the rbd-mirror health wait; then
+   * writes lab.json so that attach() finds the lab. It never starts or stops a site (on failure the sites are
+   * left running); stop() on the result stops their daemons through the same script.
+   */
+  static async adopt(opts: LabAdoptOptions = {}): Promise<Lab> {
+    const t0 = Date.now();
+    const dir = path.resolve(opts.dir ?? defaultLabDir());
+    const names = opts.sites ?? DEFAULT_SITES;
+    const pool = opts.pool ?? DEFAULT_POOL;
+    const mirrorMode = opts.mirrorMode ?? 'image';
+    const mirroring = opts.mirroring ?? true;
+    const deadline = t0 + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const log = opts.log ?? (() => undefined);
+    const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+
+    if (names.length === 0) throw new Error('Lab.adopt: at least one site is required');
+    for (const n of names) if (!validName(n)) throw new Error(`Lab.adopt: bad site name '${n}'`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(pool)) throw new Error(`Lab.adopt: bad pool name '${pool}'`);
+    if (mirroring && names.length < 2) throw new Error('Lab.adopt: mirroring needs at least two sites (or pass mirroring: false)');
+
+    const sites: LabFileSite[] = [];
+    for (const name of names) {
+      const siteDir = path.join(dir, name);
+      const info = await readJson<Omit<LabSiteInfo, 'dir'> & { objectstore?: LabObjectstore }>(path.join(siteDir, SITE_FILE));
+      if (!info) throw new Error(`Lab.adopt: no ${path.join(siteDir, SITE_FILE)} (is site ${name} running?)`);
+      if (info.name !== name) throw new Error(`Lab.adopt: ${path.join(siteDir, SITE_FILE)} is site '${info.name}', not '${name}'`);
+      let marker = '';
+      try {
+        marker = await fsp.readFile(path.join(siteDir, '.ceph-site'), 'utf8');
+      } catch {
+        /* optional: the ports then come from monHost */
+      }
+      const kv = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(marker)?.[1];
+      const monPort = Number(kv('mon_port') ?? /:(\d+)$/.exec(info.monHost)?.[1] ?? NaN);
+      const portMin = Number(kv('port_min') ?? monPort + 1);
+      const portMax = Number(kv('port_max') ?? monPort + 99);
+      sites.push({
+        name, dir: siteDir, fsid: info.fsid, monHost: info.monHost, confPath: info.confPath,
+        keyringPath: info.keyringPath, clientId: info.clientId, key: info.key, mirrorClientId: info.mirrorClientId,
+        logDir: info.logDir, monPort, portMin, portMax, objectstore: info.objectstore ?? 'memstore',
+      });
+    }
+    const file: LabFile = {
+      version: 1, dir, pool, basePort: sites[0].monPort, objectstore: sites[0].objectstore, mirrorMode, mirroring,
+      createdAt: new Date().toISOString(), sites,
+    };
+    await fsp.rm(path.join(dir, LAB_FILE), { force: true });
+    const lab = new Lab(file, log, opts.env);
+    if (!(await lab.#allDaemonsAlive()))
+      throw new Error(`Lab.adopt: not every daemon of ${names.join(', ')} is alive here (pid files under ${dir}/<site>/run)`);
+    log(`lab: adopting ${names.length} running site(s) in ${dir}`);
+    await lab.#setUpPools(deadline);
+    log(`lab: pool ${pool} ready on every site after ${elapsed()}`);
+    if (mirroring) {
+      await lab.#setUpMirroring(deadline);
+      log(`lab: mirroring peers configured after ${elapsed()}`);
+      await lab.waitForMirrorDaemons({ timeoutMs: Math.max(1000, deadline - Date.now()) });
+      log(`lab: rbd-mirror daemons healthy after ${elapsed()}`);
+    }
+    await writeSecretJson(path.join(dir, LAB_FILE), file);
     log(`lab: ready in ${elapsed()}`);
     return lab;
   }

@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# The two-site lab with one container per site: the image of docker/Dockerfile
+# runs docker/ceph-site.sh (the same script the native lab uses) in each
+# container; the host-side lab controller (Lab.adopt in lib/lab) then creates the
+# pool, sets up image-mode mirroring with bootstrap tokens, waits for both
+# rbd-mirror daemons and writes lab.json, so that `XRBD_LAB_DIR=<dir> npx jest`
+# (and Lab.attach) use the containers.
+#
+#   scripts/container-lab.sh images           engine + base image + site image (cached)
+#   scripts/container-lab.sh up               images, both sites, the mirroring set-up
+#   scripts/container-lab.sh down [--purge]   stop and remove the containers (--purge: the lab dir too)
+#   scripts/container-lab.sh status           containers and daemons
+#   scripts/container-lab.sh env              prints XRBD_LAB_DIR=... for the shell
+#
+# Containers share the host's network (each site binds 127.0.0.1 on its own
+# ports: no bridge, no private-range address) and pid namespace (the pid files
+# the sites write name processes the host can see), and each site directory is
+# bind-mounted at the same path inside, so ceph.conf/site.json are valid on
+# the host as written.
+#
+# Environment:
+#   XRBD_CONTAINER_LAB_DIR   lab directory (default <repo>/.lab-containers)
+#   XRBD_CONTAINER_BASE_PORT site-a's mon port; site-b gets +100 (default 20100)
+#   XRBD_CONTAINER_ENGINE    docker | podman (default: docker if `docker info` answers, else podman)
+#   XRBD_BASE_IMAGE          Debian 12 base image (default: debian:bookworm with Docker,
+#                            localhost/xrbd-debian:bookworm made by debootstrap with podman)
+#   XRBD_DEBIAN_MIRROR       mirror for debootstrap (default http://deb.debian.org/debian)
+#   XRBD_SITE_IMAGE          site image name (default localhost/xrbd-ceph-site:latest)
+#   XRBD_REBUILD=1           rebuild the images even when cached
+#   XRBD_CONTAINER_TIMEOUT   seconds for the sites to start (default 180)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$(pwd -P)"
+
+LAB_DIR="${XRBD_CONTAINER_LAB_DIR:-$REPO/.lab-containers}"
+BASE_PORT="${XRBD_CONTAINER_BASE_PORT:-20100}"
+SITES=(site-a site-b)
+SITE_IMAGE="${XRBD_SITE_IMAGE:-localhost/xrbd-ceph-site:latest}"
+START_TIMEOUT="${XRBD_CONTAINER_TIMEOUT:-180}"
+MIRROR="${XRBD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+log() { echo "container-lab: $*" >&2; }
+die() { echo "container-lab: $*" >&2; exit 1; }
+now() { date +%s; }
+
+[[ "$BASE_PORT" =~ ^[0-9]+$ ]] || die "bad XRBD_CONTAINER_BASE_PORT '$BASE_PORT'"
+mkdir -p "$LAB_DIR"
+LAB_DIR="$(cd "$LAB_DIR" && pwd -P)"
+CTR_PREFIX="xrbd-p${BASE_PORT}"          # container names: xrbd-p20100-site-a, ...
+container_of() { echo "$CTR_PREFIX-$1"; }
+mon_port_of() { local i; for i in "${!SITES[@]}"; do [[ "${SITES[$i]}" == "$1" ]] && echo $((BASE_PORT + 100 * i)); done; return 0; }
+
+as_root() {
+  if [[ "$(id -u)" -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
+  else die "needs root for: $*"
+  fi
+}
+
+# ------------------------------------------------------------------ engine
+ENGINE="${XRBD_CONTAINER_ENGINE:-}"
+pick_engine() {
+  [[ -n "$ENGINE" ]] && return 0
+  if command -v docker >/dev/null && timeout 15 docker info >/dev/null 2>&1; then ENGINE=docker; else ENGINE=podman; fi
+}
+
+# podman as this machine kind needs it: runc (crun fails on its cgroups), cgroupfs,
+# no default ulimits; in a project-local containers.conf, not the system's.
+podman_setup() {
+  local need=()
+  command -v podman >/dev/null || need+=(podman)
+  command -v runc >/dev/null || need+=(runc)
+  if ((${#need[@]})); then
+    command -v apt-get >/dev/null || die "podman/runc missing and no apt-get: install ${need[*]} (or a Docker engine)"
+    log "installing ${need[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  [[ "$(id -u)" -eq 0 ]] || die "podman needs root here (rootful storage, host network/pid namespace)"
+  local conf="$LAB_DIR/containers.conf"
+  cat >"$conf.tmp" <<'EOF'
+# written by scripts/container-lab.sh (CONTAINERS_CONF): podman on this kind of machine
+[containers]
+default_ulimits = []
+
+[engine]
+cgroup_manager = "cgroupfs"
+runtime = "runc"
+events_logger = "file"
+EOF
+  mv "$conf.tmp" "$conf"
+  export CONTAINERS_CONF="$conf"
+}
+
+engine() { "$ENGINE" "$@"; }
+
+setup_engine() {
+  pick_engine
+  case "$ENGINE" in
+    podman) podman_setup ;;
+    docker) command -v docker >/dev/null || die "no docker client" ;;
+    *) die "XRBD_CONTAINER_ENGINE must be docker or podman (got '$ENGINE')" ;;
+  esac
+}
+
+image_exists() { engine image inspect "$1" >/dev/null 2>&1; }
+
+# ------------------------------------------------------------------ images
+# Debian 12 minbase through debootstrap (no registry needed, only a Debian mirror)
+build_base_debootstrap() {
+  local name="$1" root t0
+  if ! command -v debootstrap >/dev/null; then
+    log "installing debootstrap"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+  fi
+  t0=$(now)
+  root="$(mktemp -d /var/tmp/xrbd-debootstrap.XXXXXX)"
+  log "building base image $name: debootstrap --variant=minbase bookworm ($MIRROR)"
+  if ! timeout 900 debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$LAB_DIR/debootstrap.log" 2>&1; then
+    rm -rf "$root"
+    die "debootstrap failed; see $LAB_DIR/debootstrap.log"
+  fi
+  local base="${MIRROR%/debian}"
+  cat >"$root/etc/apt/sources.list" <<EOF
+deb $MIRROR bookworm main
+deb $MIRROR bookworm-updates main
+deb $base/debian-security bookworm-security main
+EOF
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* 2>/dev/null || true
+  tar -C "$root" -c . | engine import --change 'CMD ["/bin/bash"]' - "$name" >/dev/null
+  rm -rf "$root"
+  log "base image $name built in $(( $(now) - t0 )) s"
+}
+
+context_hash() { cat docker/Dockerfile docker/entrypoint.sh docker/ceph-site.sh | sha256sum | cut -c1-16; }
+
+ensure_images() {
+  local base="${XRBD_BASE_IMAGE:-}" t0 hash have
+  if [[ -z "$base" ]]; then
+    if [[ "$ENGINE" == docker ]]; then base=debian:bookworm; else base=localhost/xrbd-debian:bookworm; fi
+  fi
+  if [[ "${XRBD_REBUILD:-0}" == 1 ]] || ! image_exists "$base"; then
+    if [[ "$base" == localhost/* ]]; then
+      build_base_debootstrap "$base"
+    else
+      log "pulling $base"
+      timeout 600 "$ENGINE" pull "$base" >/dev/null || die "cannot pull $base (set XRBD_BASE_IMAGE=localhost/xrbd-debian:bookworm to build one with debootstrap)"
+    fi
+  else
+    log "base image $base: cached"
+  fi
+  hash="$(context_hash)"
+  have="$(engine image inspect --format '{{ index .Config.Labels "xrbd.context" }}' "$SITE_IMAGE" 2>/dev/null || true)"
+  if [[ "${XRBD_REBUILD:-0}" != 1 && "$have" == "$hash" ]]; then
+    log "site image $SITE_IMAGE: cached (context $hash)"
+    return 0
+  fi
+  t0=$(now)
+  log "building site image $SITE_IMAGE from $base (apt-get inside, host network)"
+  local fmt=()
+  [[ "$ENGINE" == podman ]] && fmt=(--format docker)
+  if ! timeout 1200 "$ENGINE" build "${fmt[@]}" --network host --build-arg "BASE_IMAGE=$base" \
+      --label "xrbd.context=$hash" -t "$SITE_IMAGE" docker >"$LAB_DIR/build.log" 2>&1; then
+    tail -n 20 "$LAB_DIR/build.log" >&2
+    die "site image build failed; see $LAB_DIR/build.log"
+  fi
+  log "site image built in $(( $(now) - t0 )) s ($(grep -o 'ceph version [0-9.]*' "$LAB_DIR/build.log" | head -n1))"
+}
+
+# ------------------------------------------------------------------ sites
+running() { [[ "$(engine inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" == true ]]; }
+
+remove_containers() {
+  local s c
+  for s in "${SITES[@]}"; do
+    c="$(container_of "$s")"
+    engine container inspect "$c" >/dev/null 2>&1 || continue
+    # SIGTERM: the entrypoint runs ceph-site.sh stop (bounded at 45 s)
+    timeout 90 "$ENGINE" stop -t 50 "$c" >/dev/null 2>&1 || log "stop of $c failed; removing it by force"
+    timeout 60 "$ENGINE" rm -f "$c" >/dev/null 2>&1 || log "cannot remove container $c"
+  done
+  # belt and braces (shared pid namespace): whatever of a site is still recorded or names its conf
+  for s in "${SITES[@]}"; do
+    [[ -d "$LAB_DIR/$s" ]] && timeout 60 bash docker/ceph-site.sh stop --dir "$LAB_DIR/$s" || true
+  done
+}
+
+start_sites() {
+  local s c port dir
+  rm -f "$LAB_DIR/lab.json"
+  for s in "${SITES[@]}"; do
+    c="$(container_of "$s")"; port="$(mon_port_of "$s")"; dir="$LAB_DIR/$s"
+    if [[ -e "$dir" ]]; then
+      [[ -f "$dir/.ceph-site" || -z "$(ls -A "$dir")" ]] || die "$dir exists and is not a site directory; not wiping it"
+      rm -rf "$dir"
+    fi
+    mkdir -p "$dir"
+    local extra=()
+    [[ "$ENGINE" == podman ]] && extra=(--no-healthcheck)   # podman's healthchecks need systemd
+    engine run -d --name "$c" --network host --pid host --stop-timeout 50 "${extra[@]}" \
+      --label "xrbd.lab-dir=$LAB_DIR" \
+      -e "SITE_NAME=$s" -e "MON_PORT=$port" -e "SITE_DIR=$dir" -e "START_TIMEOUT=$START_TIMEOUT" \
+      ${MEMSTORE_BYTES:+-e "MEMSTORE_BYTES=$MEMSTORE_BYTES"} \
+      -v "$dir:$dir" "$SITE_IMAGE" >/dev/null
+    log "container $c: site $s, mon 127.0.0.1:$port"
+  done
+  # wait (bounded) for every site.json; a container that exits fails at once
+  local deadline=$(( $(now) + START_TIMEOUT + 30 )) pending
+  while :; do
+    pending=()
+    for s in "${SITES[@]}"; do
+      c="$(container_of "$s")"
+      [[ -f "$LAB_DIR/$s/site.json" ]] && continue
+      if ! running "$c"; then
+        engine logs --tail 30 "$c" >&2 || true
+        die "container $c exited before site $s was up (logs above; daemon logs in $LAB_DIR/$s/log)"
+      fi
+      pending+=("$s")
+    done
+    ((${#pending[@]})) || break
+    if (( $(now) > deadline )); then
+      for s in "${pending[@]}"; do engine logs --tail 30 "$(container_of "$s")" >&2 || true; done
+      die "timed out after $((START_TIMEOUT + 30)) s waiting for ${pending[*]}"
+    fi
+    sleep 1
+  done
+}
+
+ensure_dist() {
+  # the controller runs from dist/ (npm run build:ts); rebuild when lib/lab is newer
+  if [[ ! -f dist/lab/index.js || -n "$(find lib/lab -newer dist/lab/index.js -print -quit)" ]]; then
+    log "compiling TypeScript (dist/)"
+    npm run --silent build:ts >/dev/null || [[ -f dist/lab/index.js ]] || die "npm run build:ts failed"
+  fi
+  command -v ceph >/dev/null && command -v rbd >/dev/null || die "the host needs the ceph and rbd CLIs for the set-up: bash scripts/setup-system.sh"
+}
+
+adopt() {
+  XRBD_ADOPT_DIR="$LAB_DIR" XRBD_ADOPT_SITES="$(IFS=,; echo "${SITES[*]}")" timeout 300 node -e '
+    const { Lab } = require("./dist/lab");
+    Lab.adopt({
+      dir: process.env.XRBD_ADOPT_DIR,
+      sites: process.env.XRBD_ADOPT_SITES.split(","),
+      timeoutMs: 180000,
+      log: (l) => process.stderr.write(`container-lab: ${l}\n`),
+    }).then(() => process.exit(0), (e) => { process.stderr.write(`container-lab: ${e && e.message || e}\n`); process.exit(1); });
+  '
+}
+
+cmd_up() {
+  local t0 t1
+  t0=$(now)
+  setup_engine
+  ensure_images
+  ensure_dist
+  remove_containers
+  t1=$(now)
+  start_sites
+  log "both sites up in $(( $(now) - t1 )) s"
+  adopt || die "mirroring set-up failed (the containers are left running: scripts/container-lab.sh down)"
+  log "lab ready in $(( $(now) - t1 )) s (sites + set-up; $(( $(now) - t0 )) s in all): XRBD_LAB_DIR=$LAB_DIR"
+}
+
+cmd_down() {
+  setup_engine
+  remove_containers
+  rm -f "$LAB_DIR/lab.json"
+  if [[ "${1:-}" == --purge ]]; then
+    local s
+    for s in "${SITES[@]}"; do rm -rf "${LAB_DIR:?}/$s"; done
+    rm -f "$LAB_DIR"/containers.conf "$LAB_DIR"/build.log "$LAB_DIR"/debootstrap.log "$LAB_DIR"/.lab.lock* 2>/dev/null || true
+    rmdir "$LAB_DIR" 2>/dev/null || true
+  fi
+  log "down"
+}
+
+cmd_status() {
+  setup_engine
+  local s c rc=0
+  for s in "${SITES[@]}"; do
+    c="$(container_of "$s")"
+    if running "$c"; then echo "$c: running"; else echo "$c: not running"; rc=1; fi
+    bash docker/ceph-site.sh status --dir "$LAB_DIR/$s" | sed "s/^/  /" || rc=1
+  done
+  [[ -f "$LAB_DIR/lab.json" ]] && echo "lab.json: $LAB_DIR/lab.json" || { echo "lab.json: missing"; rc=1; }
+  return $rc
+}
+
+case "${1:-}" in
+  images) setup_engine; ensure_images ;;
+  up) cmd_up ;;
+  down) shift; cmd_down "$@" ;;
+  status) cmd_status ;;
+  env) echo "XRBD_LAB_DIR=$LAB_DIR" ;;
+  *) sed -n '2,30p' "$0" >&2; exit 2 ;;
+esac
