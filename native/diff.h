@@ -1,5 +1,7 @@
-// Diff: librbd calls of this API area, exported as `binding.diff`.
-// Every function takes the wrapped image as its first argument.
+// Diff: rbd_diff_iterate2, exported as `binding.diff`.
+// iterate(image, fromSnap|null, offset, length, wholeObject, maxExtents) lists
+// one window's extents; lib/image-diff.ts walks the windows and builds
+// image.diff() and exportDiff() on it.
 #pragma once
 
 #include <napi.h>

@@ -1,5 +1,7 @@
-// Watch: librbd calls of this API area, exported as `binding.watch`.
-// Every function takes the wrapped image as its first argument.
+// Watch: rbd_update_watch / rbd_update_unwatch, exported as `binding.watch`.
+// watch(image, onUpdate) resolves with an opaque registration that
+// unwatch(registration) ends; lib/image-watch.ts turns it into the image's
+// 'update' event.
 #pragma once
 
 #include <napi.h>
