@@ -106,6 +106,7 @@ export interface MirrorSnapshotOptions {
   ignoreQuiesceError?: boolean;
 }
 
+const mirrorImageStateCode = { disabled: 2 } as const;
 const MODES: Readonly<Record<MirrorImageEnableMode, number>> = { journal: 0, snapshot: 1 };
 const SNAP_CREATE_SKIP_QUIESCE = 1 << 0;
 const SNAP_CREATE_IGNORE_QUIESCE_ERROR = 1 << 1;
@@ -138,12 +139,13 @@ export class ImageMirror {
   }
 
   /**
-   * librbd answers most misuses with a bare EINVAL: look at the image's
-   * mirroring state to say which one it was. `why` gets the state (or null
+   * librbd answers most misuses with a bare EINVAL (or ENOENT): look at the
+   * image's mirroring state to say which one it was. `why` gets the state (or null
    * when it cannot be read) and returns the detail, or undefined to keep the error.
    */
   async #diagnose(err: unknown, op: string, why: (info: MirrorImageInfo) => string | undefined): Promise<never> {
-    if (err instanceof InvalidArgument && err.errno === EINVAL) {
+    // librbd says "not mirrored" with EINVAL for some calls and ENOENT for others (promote, resync).
+    if ((err instanceof InvalidArgument && err.errno === EINVAL) || hasErrno(err, ENOENT)) {
       let info: MirrorImageInfo | undefined;
       try {
         info = toInfo(await this.#call('info', (n) => api().info(n)));
@@ -328,7 +330,16 @@ export class ImageMirror {
     } catch (err) {
       return this.#diagnose(err, 'status', () => undefined);
     }
-    const peers = await this.#call('status', (n) => api().peerSites(n));
+    // Peers name the sites; where they cannot be listed (librbd keeps them per pool,
+    // not per namespace) the statuses stay unnamed rather than failing.
+    const peers = await this.#call('status', (n) => api().peerSites(n)).catch((err: unknown) => {
+      if (err instanceof RbdError) return [];
+      throw err;
+    });
+    if (s.info.state === mirrorImageStateCode.disabled) {
+      // librbd answers with an empty status; the CLI refuses, and so do we.
+      throw rbdError(EINVAL, this.#context('status'), 'mirroring is not enabled on the image', 'rbd_mirror_image_get_global_status');
+    }
     const { local, peers: sites } = mirrorSiteStatuses(s.siteStatuses, peers);
     return { name: s.name, info: toInfo(s.info), local, peers: sites };
   }

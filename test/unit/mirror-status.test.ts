@@ -24,6 +24,7 @@ const lab = {
   primary: 'local image is primary',
   notFound: 'status not found',
   splitBrain: 'split-brain detected',
+  splitBrainSnapshot: 'split-brain',
 };
 
 // Not seen in the lab (syncs there finish between two 30 s status updates):
@@ -115,7 +116,8 @@ describe('parseMirrorDescription: descriptions without replay data', () => {
   test.each([
     ['primary', lab.primary, 'stopped'],
     ['status not found', lab.notFound, 'unknown'],
-    ['split-brain', lab.splitBrain, 'error'],
+    ['split-brain (journal)', lab.splitBrain, 'error'],
+    ['split-brain (snapshot)', lab.splitBrainSnapshot, 'error'],
     ['bootstrapping', 'bootstrapping, IMAGE_COPY/COPY_OBJECT 45%', 'syncing'],
   ] as const)('%s → null', (_name, d, state) => {
     expect(parseMirrorDescription(d, state)).toBeNull();
