@@ -225,8 +225,8 @@ describe('journal-mode mirroring', () => {
   });
 
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
+    await a?.close().catch(() => undefined);
+    await b?.close().catch(() => undefined);
   });
 
   test('enable("journal") on an image without journaling: librbd turns on exclusive-lock and journaling itself', async () => {
@@ -374,8 +374,8 @@ describe('snapshot-mode mirroring', () => {
   });
 
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
+    await a?.close().catch(() => undefined);
+    await b?.close().catch(() => undefined);
   });
 
   test('enable("snapshot") leaves the features alone and makes the image primary in snapshot mode', async () => {
@@ -474,8 +474,8 @@ describe('an image where mirroring is disabled', () => {
   });
 
   afterAll(async () => {
-    await img?.close();
-    await nsPool?.close();
+    await img?.close().catch(() => undefined);
+    await nsPool?.close().catch(() => undefined);
     await lab.rbd('site-a', ['rm', '--no-progress', `${lab.pool}/${ns}/${name}`]).catch(() => undefined);
     await lab.rbd('site-a', ['namespace', 'remove', `${lab.pool}/${ns}`]).catch(() => undefined);
   });
