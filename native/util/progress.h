@@ -51,7 +51,13 @@ class Progress final {
       uint64_t off = t->offset, tot = t->total;
       delete t;
       if (env != nullptr && f != nullptr) {
-        f.Call({Napi::Number::New(env, static_cast<double>(off)), Napi::Number::New(env, static_cast<double>(tot))});
+        try {
+          f.Call({Napi::Number::New(env, static_cast<double>(off)), Napi::Number::New(env, static_cast<double>(tot))});
+        } catch (const Napi::Error& e) {
+          // lib/progress.ts never lets a user callback throw; should anything
+          // else, it surfaces as an uncaught JS exception, not std::terminate.
+          e.ThrowAsJavaScriptException();
+        }
       }
     });
     if (st != napi_ok) delete tick;
