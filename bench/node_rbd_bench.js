@@ -3,7 +3,8 @@
 //
 //   node --expose-gc bench/node_rbd_bench.js --conf C --pool P --image I \
 //       --op write|read --bs 4096 --qd 32 --pattern rand|seq --warmup 1 --seconds 5
-//   node --expose-gc bench/node_rbd_bench.js --conf C --pool P --image I --rss 1000000 --qd 32 --region 67108864
+//   node --expose-gc bench/node_rbd_bench.js --conf C --pool P --image I --rss 1000000 --qd 32 --region 67108864 [--maxSeconds 240]
+//   (analysis only: --api native calls the addon directly, bypassing the TypeScript layer)
 //
 // Keeps `qd` promises in flight: `qd` async loops, each awaiting
 // image.write(buffer, offset) / image.read(buffer, offset) (zero copy, one
@@ -20,7 +21,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '');
     const v = argv[i + 1];
-    o[k] = ['conf', 'pool', 'image', 'op', 'pattern'].includes(k) ? v : Number(v);
+    o[k] = ['conf', 'pool', 'image', 'op', 'pattern', 'api'].includes(k) ? v : Number(v);
   }
   return o;
 }
@@ -41,12 +42,28 @@ async function timedCase(image, size, a) {
   let done = 0;
   let stop = false;
   const isWrite = a.op === 'write';
-  const loop = async (buf) => {
+  let loop = async (buf) => {
     while (!stop) {
       await (isWrite ? image.write(buf, nextOffset()) : image.read(buf, nextOffset()));
       done++;
     }
   };
+  if (a.api === 'native') {
+    // Analysis only (--api native): the addon's io functions called directly,
+    // without the TypeScript layer (argument checks, Resource.run's in-flight
+    // bookkeeping, two async function frames): the floor of the native bridge.
+    const io = require('../dist/image-io').io();
+    let native;
+    await image._call('bench', async (n) => {
+      native = n;
+    });
+    loop = async (buf) => {
+      while (!stop) {
+        await (isWrite ? io.write(native, buf, nextOffset(), 0) : io.readInto(native, buf, nextOffset(), 0));
+        done++;
+      }
+    };
+  }
   const ELD_RES_MS = 1;
   const eld = monitorEventLoopDelay({ resolution: ELD_RES_MS });
   const loops = Promise.all(bufs.map(loop));
@@ -61,7 +78,7 @@ async function timedCase(image, size, a) {
   const ops = n1 - n0;
   const secs = t1 - t0;
   return {
-    client: 'node-rbd',
+    client: a.api === 'native' ? 'node-rbd-native' : 'node-rbd',
     ops,
     seconds: secs,
     iops: ops / secs,
@@ -85,10 +102,10 @@ async function rssCase(image, size, a) {
   const blocks = Math.floor(Math.min(size, a.region || 64 * 1048576) / bs);
   const bufs = Array.from({ length: a.qd }, () => crypto.randomBytes(bs));
   const gc = typeof global.gc === 'function' ? () => global.gc() : null;
-  const run = async (total) => {
+  const run = async (total, deadline = Infinity) => {
     let issued = 0;
     const loop = async (buf, slot) => {
-      while (issued < total) {
+      while (issued < total && (issued & 1023 || now() < deadline)) {
         const i = issued++;
         const off = Math.floor(Math.random() * blocks) * bs;
         if ((i + slot) & 1) await image.write(buf, off);
@@ -96,6 +113,7 @@ async function rssCase(image, size, a) {
       }
     };
     await Promise.all(bufs.map(loop));
+    return issued;
   };
   const mem = async () => {
     if (gc) {
@@ -110,16 +128,18 @@ async function rssCase(image, size, a) {
   const before = await mem();
   const t0 = now();
   const c0 = cpuSeconds();
-  await run(a.rss);
+  const ops = await run(a.rss, a.maxSeconds ? t0 + a.maxSeconds : Infinity);
   const c1 = cpuSeconds();
   const t1 = now();
   const after = await mem();
   return {
     client: 'node-rbd',
-    ops: a.rss,
+    ops,
+    requestedOps: a.rss,
+    capped: ops < a.rss,
     seconds: t1 - t0,
-    iops: a.rss / (t1 - t0),
-    cpuUsPerOp: ((c1 - c0) * 1e6) / a.rss,
+    iops: ops / (t1 - t0),
+    cpuUsPerOp: ((c1 - c0) * 1e6) / ops,
     forcedGc: !!gc,
     before,
     after,
