@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { NotFound, rbdError, type ErrorContext } from './errors';
 import type { Image } from './image';
+import { drained } from './image-streams';
 import type { NativeImage } from './native';
 import { nativeArea } from './native';
 import { checkBoolean, checkName, checkOptions, checkU64 } from './validate';
@@ -232,7 +233,9 @@ async function writeDiff(
     if (failure) throw failure;
     result.bytesWritten += chunk.length;
     if (!out.write(chunk)) {
-      await Promise.race([once(out, 'drain'), once(out, 'close')]);
+      // drained() removes its listeners whichever event comes first (events.once
+      // in a race would leave the loser's 'error'/'close' listeners behind).
+      await drained(out);
       if (failure) throw failure;
     }
   };

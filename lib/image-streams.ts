@@ -507,8 +507,8 @@ async function copyOut(image: Image, out: Writable, total: number, depth: number
   }
 }
 
-/** Wait for 'drain'; an 'error' or 'close' first rejects. Leaves no listener behind. */
-function drained(out: Writable): Promise<void> {
+/** @internal Wait for 'drain'; an 'error' or 'close' first rejects. Leaves no listener behind. */
+export function drained(out: Writable): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const settle = (err?: Error): void => {
       out.off('drain', onDrain);

@@ -31,20 +31,6 @@ namespace xrbd {
 
 namespace {
 
-class CallWorker final : public PromiseWorker {
- public:
-  CallWorker(Napi::Env env, const char* op, std::function<int()> fn)
-      : PromiseWorker(env, "xrbd:groups"), fn_(std::move(fn)) {
-    op_ = op;
-  }
-
- protected:
-  int Run() override { return fn_(); }
-
- private:
-  std::function<int()> fn_;
-};
-
 class ListWorker final : public PromiseWorker {
  public:
   ListWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h) : PromiseWorker(env, "xrbd:groups.list"), h_(std::move(h)) {}

@@ -41,10 +41,10 @@ constexpr int kMaxRetries = 8;
 
 // A librbd call whose result is nothing, a number or a string, computed on the
 // worker thread by the lambda (which touches only what it captured).
-class CallWorker final : public PromiseWorker {
+class MirrorCallWorker final : public PromiseWorker {
  public:
   enum class Kind { kNone, kNumber, kString };
-  CallWorker(Napi::Env env, const char* op, Kind kind, std::function<int(CallWorker&)> fn)
+  MirrorCallWorker(Napi::Env env, const char* op, Kind kind, std::function<int(MirrorCallWorker&)> fn)
       : PromiseWorker(env, "xrbd:mirrorPool"), kind_(kind), fn_(std::move(fn)) {
     op_ = op;
   }
@@ -69,7 +69,7 @@ class CallWorker final : public PromiseWorker {
 
  private:
   Kind kind_;
-  std::function<int(CallWorker&)> fn_;
+  std::function<int(MirrorCallWorker&)> fn_;
 };
 
 // The "give me a buffer, I tell you the size" dance: librbd answers -ERANGE
@@ -378,7 +378,7 @@ class InstanceIdPageWorker final : public PromiseWorker {
 };
 
 // rbd_open + one call + rbd_close, for the pool-wide promote/demote.
-int WithImage(CallWorker& w, rados_ioctx_t io, const std::string& name, const char* op,
+int WithImage(MirrorCallWorker& w, rados_ioctx_t io, const std::string& name, const char* op,
               const std::function<int(rbd_image_t)>& fn) {
   rbd_image_t image = nullptr;
   w.SetOp("rbd_open");
@@ -414,15 +414,15 @@ size_t PageArg(const Napi::CallbackInfo& info, size_t i) {
   return static_cast<size_t>(n);
 }
 
-using Kind = CallWorker::Kind;
+using Kind = MirrorCallWorker::Kind;
 
-Napi::Value Call(const Napi::CallbackInfo& info, const char* op, Kind kind, std::function<int(CallWorker&)> fn) {
-  return Start(info, new CallWorker(info.Env(), op, kind, std::move(fn)));
+Napi::Value Call(const Napi::CallbackInfo& info, const char* op, Kind kind, std::function<int(MirrorCallWorker&)> fn) {
+  return Start(info, new MirrorCallWorker(info.Env(), op, kind, std::move(fn)));
 }
 
 Napi::Value ModeGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_mode_get");
-  return Call(info, "rbd_mirror_mode_get", Kind::kNumber, [h](CallWorker& w) {
+  return Call(info, "rbd_mirror_mode_get", Kind::kNumber, [h](MirrorCallWorker& w) {
     rbd_mirror_mode_t mode = RBD_MIRROR_MODE_DISABLED;
     int rc = rbd_mirror_mode_get(h->io, &mode);
     w.number = static_cast<double>(mode);
@@ -433,21 +433,21 @@ Napi::Value ModeGet(const Napi::CallbackInfo& info) {
 Napi::Value ModeSet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_mode_set");
   int mode = IntArg(info, 1, "mode");
-  return Call(info, "rbd_mirror_mode_set", Kind::kNone, [h, mode](CallWorker&) {
+  return Call(info, "rbd_mirror_mode_set", Kind::kNone, [h, mode](MirrorCallWorker&) {
     return rbd_mirror_mode_set(h->io, static_cast<rbd_mirror_mode_t>(mode));
   });
 }
 
 Napi::Value UuidGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_uuid_get");
-  return Call(info, "rbd_mirror_uuid_get", Kind::kString, [h](CallWorker& w) {
+  return Call(info, "rbd_mirror_uuid_get", Kind::kString, [h](MirrorCallWorker& w) {
     return GetString([&](char* buf, size_t* len) { return rbd_mirror_uuid_get(h->io, buf, len); }, &w.text);
   });
 }
 
 Napi::Value SiteNameGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_site_name_get");
-  return Call(info, "rbd_mirror_site_name_get", Kind::kString, [h](CallWorker& w) {
+  return Call(info, "rbd_mirror_site_name_get", Kind::kString, [h](MirrorCallWorker& w) {
     return GetString([&](char* buf, size_t* len) { return rbd_mirror_site_name_get(h->cluster->cluster, buf, len); },
                      &w.text);
   });
@@ -456,14 +456,14 @@ Napi::Value SiteNameGet(const Napi::CallbackInfo& info) {
 Napi::Value SiteNameSet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_site_name_set");
   std::string name = StringArg(info, 1, "site name");
-  return Call(info, "rbd_mirror_site_name_set", Kind::kNone, [h, name](CallWorker&) {
+  return Call(info, "rbd_mirror_site_name_set", Kind::kNone, [h, name](MirrorCallWorker&) {
     return rbd_mirror_site_name_set(h->cluster->cluster, name.c_str());
   });
 }
 
 Napi::Value BootstrapCreate(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_bootstrap_create");
-  return Call(info, "rbd_mirror_peer_bootstrap_create", Kind::kString, [h](CallWorker& w) {
+  return Call(info, "rbd_mirror_peer_bootstrap_create", Kind::kString, [h](MirrorCallWorker& w) {
     return GetString([&](char* buf, size_t* len) { return rbd_mirror_peer_bootstrap_create(h->io, buf, len); },
                      &w.text);
   });
@@ -473,7 +473,7 @@ Napi::Value BootstrapImport(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_bootstrap_import");
   int direction = IntArg(info, 1, "direction");
   std::string token = StringArg(info, 2, "token");
-  return Call(info, "rbd_mirror_peer_bootstrap_import", Kind::kNone, [h, direction, token](CallWorker&) {
+  return Call(info, "rbd_mirror_peer_bootstrap_import", Kind::kNone, [h, direction, token](MirrorCallWorker&) {
     return rbd_mirror_peer_bootstrap_import(h->io, static_cast<rbd_mirror_peer_direction_t>(direction), token.c_str());
   });
 }
@@ -483,7 +483,7 @@ Napi::Value PeerAdd(const Napi::CallbackInfo& info) {
   int direction = IntArg(info, 1, "direction");
   std::string site = StringArg(info, 2, "site name");
   std::string client = StringArg(info, 3, "client name");
-  return Call(info, "rbd_mirror_peer_site_add", Kind::kString, [h, direction, site, client](CallWorker& w) {
+  return Call(info, "rbd_mirror_peer_site_add", Kind::kString, [h, direction, site, client](MirrorCallWorker& w) {
     char uuid[128] = {0};
     int rc = rbd_mirror_peer_site_add(h->io, uuid, sizeof(uuid), static_cast<rbd_mirror_peer_direction_t>(direction),
                                       site.c_str(), client.c_str());
@@ -496,14 +496,14 @@ Napi::Value PeerRemove(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_remove");
   std::string uuid = StringArg(info, 1, "peer uuid");
   return Call(info, "rbd_mirror_peer_site_remove", Kind::kNone,
-              [h, uuid](CallWorker&) { return rbd_mirror_peer_site_remove(h->io, uuid.c_str()); });
+              [h, uuid](MirrorCallWorker&) { return rbd_mirror_peer_site_remove(h->io, uuid.c_str()); });
 }
 
 Napi::Value PeerSetName(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_name");
   std::string uuid = StringArg(info, 1, "peer uuid");
   std::string name = StringArg(info, 2, "site name");
-  return Call(info, "rbd_mirror_peer_site_set_name", Kind::kNone, [h, uuid, name](CallWorker&) {
+  return Call(info, "rbd_mirror_peer_site_set_name", Kind::kNone, [h, uuid, name](MirrorCallWorker&) {
     return rbd_mirror_peer_site_set_name(h->io, uuid.c_str(), name.c_str());
   });
 }
@@ -512,7 +512,7 @@ Napi::Value PeerSetClient(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_client_name");
   std::string uuid = StringArg(info, 1, "peer uuid");
   std::string client = StringArg(info, 2, "client name");
-  return Call(info, "rbd_mirror_peer_site_set_client_name", Kind::kNone, [h, uuid, client](CallWorker&) {
+  return Call(info, "rbd_mirror_peer_site_set_client_name", Kind::kNone, [h, uuid, client](MirrorCallWorker&) {
     return rbd_mirror_peer_site_set_client_name(h->io, uuid.c_str(), client.c_str());
   });
 }
@@ -521,7 +521,7 @@ Napi::Value PeerSetDirection(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_direction");
   std::string uuid = StringArg(info, 1, "peer uuid");
   int direction = IntArg(info, 2, "direction");
-  return Call(info, "rbd_mirror_peer_site_set_direction", Kind::kNone, [h, uuid, direction](CallWorker&) {
+  return Call(info, "rbd_mirror_peer_site_set_direction", Kind::kNone, [h, uuid, direction](MirrorCallWorker&) {
     return rbd_mirror_peer_site_set_direction(h->io, uuid.c_str(), static_cast<rbd_mirror_peer_direction_t>(direction));
   });
 }
@@ -554,7 +554,7 @@ Napi::Value PeerSetAttributes(const Napi::CallbackInfo& info) {
     values += kv.As<Napi::Array>().Get(1u).As<Napi::String>().Utf8Value();
     values.push_back('\0');
   }
-  return Call(info, "rbd_mirror_peer_site_set_attributes", Kind::kNone, [h, uuid, keys, values, count](CallWorker&) {
+  return Call(info, "rbd_mirror_peer_site_set_attributes", Kind::kNone, [h, uuid, keys, values, count](MirrorCallWorker&) {
     return rbd_mirror_peer_site_set_attributes(h->io, uuid.c_str(), keys.data(), values.data(), count);
   });
 }
@@ -586,7 +586,7 @@ Napi::Value ImagePromote(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_promote");
   std::string name = StringArg(info, 1, "image name");
   bool force = info.Length() > 2 && info[2].ToBoolean().Value();
-  return Call(info, "rbd_mirror_image_promote", Kind::kNone, [h, name, force](CallWorker& w) {
+  return Call(info, "rbd_mirror_image_promote", Kind::kNone, [h, name, force](MirrorCallWorker& w) {
     return WithImage(w, h->io, name, "rbd_mirror_image_promote",
                      [force](rbd_image_t image) { return rbd_mirror_image_promote(image, force); });
   });
@@ -595,7 +595,7 @@ Napi::Value ImagePromote(const Napi::CallbackInfo& info) {
 Napi::Value ImageDemote(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_demote");
   std::string name = StringArg(info, 1, "image name");
-  return Call(info, "rbd_mirror_image_demote", Kind::kNone, [h, name](CallWorker& w) {
+  return Call(info, "rbd_mirror_image_demote", Kind::kNone, [h, name](MirrorCallWorker& w) {
     return WithImage(w, h->io, name, "rbd_mirror_image_demote",
                      [](rbd_image_t image) { return rbd_mirror_image_demote(image); });
   });

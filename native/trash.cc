@@ -29,20 +29,6 @@ namespace {
 
 // One librbd call without a result: the lambda runs on the worker thread and
 // touches only what it captured (the handle's shared_ptr, copied strings).
-class CallWorker final : public PromiseWorker {
- public:
-  CallWorker(Napi::Env env, const char* op, std::function<int()> fn)
-      : PromiseWorker(env, "xrbd:trash"), fn_(std::move(fn)) {
-    op_ = op;
-  }
-
- protected:
-  int Run() override { return fn_(); }
-
- private:
-  std::function<int()> fn_;
-};
-
 // A trash entry copied out of librbd's struct (which is freed right away).
 struct Entry {
   std::string id, name;

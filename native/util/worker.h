@@ -9,6 +9,7 @@
 
 #include <napi.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -65,6 +66,21 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::ObjectReference pins_ = Napi::Persistent(Napi::Object::New(Env()));
   uint32_t pin_count_ = 0;
   int rc_ = 0;
+};
+
+// For a call whose inputs its lambda captures and which returns nothing but
+// its rc: the lambda runs on the worker thread (touching no Napi::).
+class CallWorker final : public PromiseWorker {
+ public:
+  CallWorker(Napi::Env env, const char* op, std::function<int()> fn) : PromiseWorker(env, op), fn_(std::move(fn)) {
+    op_ = op;
+  }
+
+ protected:
+  int Run() override { return fn_(); }
+
+ private:
+  std::function<int()> fn_;
 };
 
 }  // namespace xrbd
