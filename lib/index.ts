@@ -18,7 +18,7 @@ export {
   type ClusterStats,
   type CommandResult,
 } from './cluster';
-export { Pool, type CreateImageOptions, type ImageSpec, type PoolStats, type RemoveImageOptions } from './pool';
+export { Pool, type CreateImageOptions, type JournalOptions, type ImageSpec, type PoolStats, type RemoveImageOptions } from './pool';
 export {
   Image,
   type ImageStat,

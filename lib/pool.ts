@@ -21,6 +21,9 @@ const ImageOption = {
   order: 2,
   stripeUnit: 3,
   stripeCount: 4,
+  journalOrder: 5,
+  journalSplayWidth: 6,
+  journalPool: 7,
   dataPool: 10,
 } as const;
 
@@ -49,7 +52,27 @@ export function imageOptions(options: unknown): NativeImageOption[] {
     opts.push([ImageOption.stripeCount, checkInt(o.stripeCount, 'stripeCount', 1, 2 ** 32)]);
   }
   if (o.dataPool !== undefined) opts.push([ImageOption.dataPool, checkName(o.dataPool, 'dataPool')]);
+  if (o.journal !== undefined) {
+    const j = checkOptions<JournalOptions>(o.journal, 'journal');
+    if (j.objectSize !== undefined) {
+      const s = checkInt(j.objectSize, 'journal.objectSize', 4096, 64 * 1024 * 1024);
+      if ((s & (s - 1)) !== 0) throw new RangeError(`journal.objectSize must be a power of two, got ${s}`);
+      opts.push([ImageOption.journalOrder, Math.log2(s)]);
+    }
+    if (j.splayWidth !== undefined) opts.push([ImageOption.journalSplayWidth, checkInt(j.splayWidth, 'journal.splayWidth', 1, 255)]);
+    if (j.pool !== undefined) opts.push([ImageOption.journalPool, checkName(j.pool, 'journal.pool')]);
+  }
   return opts;
+}
+
+/** Journal settings for an image with the journaling feature (`rbd create --journal-*`). */
+export interface JournalOptions {
+  /** Size of each journal object in bytes (a power of two). */
+  objectSize?: number;
+  /** Number of journal objects written in parallel. */
+  splayWidth?: number;
+  /** Pool for the journal's objects (default: the image's pool). */
+  pool?: string;
 }
 
 export interface CreateImageOptions {
@@ -67,6 +90,8 @@ export interface CreateImageOptions {
   stripeCount?: number;
   /** Put the image's data objects in another pool (erasure-coded data pools). */
   dataPool?: string;
+  /** Journal settings, used when the image has (or later gets) the journaling feature. */
+  journal?: JournalOptions;
 }
 
 /** Usage of one pool (like `rados df` / `ceph df detail` for it). */
