@@ -47,3 +47,86 @@ expectAssignable<RbdError>(err);
 expectType<number>(err.errno);
 expectType<string>(err.code);
 expectType<string | undefined>(err.image);
+
+// ---- image operations and the data path ----
+import type {
+  ChildImage,
+  DiffExtent,
+  GroupImage,
+  GroupSnapshot,
+  ImageParent,
+  ImageReadStream,
+  ImageWriteStream,
+  LockOwners,
+  MirrorImageInfo,
+  MirrorImageMode,
+  MirrorImageStatus,
+  MirrorPeer,
+  SnapshotInfo,
+  TrashEntry,
+  Watcher,
+} from '..';
+import { CompareMismatch, exportDiff, parseMirrorDescription } from '..';
+
+expectType<Promise<void>>(image.resize(1 << 30, { allowShrink: true, onProgress: (done: number, total: number) => void [done, total] }));
+expectType<Promise<void>>(image.enableFeatures(['exclusive-lock', 'journaling']));
+expectType<Promise<void>>(image.disableFeatures('journaling'));
+expectError(image.enableFeatures('journalling'));
+expectType<Promise<ImageParent | null>>(image.parent());
+expectType<Promise<LockOwners>>(image.lockOwners());
+expectType<Promise<Watcher[]>>(image.watchers());
+expectType<Promise<void>>(image.copy(pool, 'copy', { features: ['layering'] }));
+expectType<Promise<void>>(image.flatten());
+
+expectType<Promise<Buffer>>(image.read(0, 4096));
+expectType<Promise<number>>(image.read(Buffer.alloc(4096), 0));
+expectType<Promise<number>>(image.read(new Uint8Array(16), 0n, { fadvise: 'sequential' }));
+expectError(image.read(0, 4096, { fadvise: 'fast' }));
+expectType<Promise<number>>(image.write(Buffer.from('x'), 0));
+expectType<Promise<void>>(image.discard(0, 4096));
+expectType<Promise<void>>(image.writeZeroes(0, 4096));
+expectType<Promise<void>>(image.writeSame(0, 4096, Buffer.from('ab')));
+expectType<Promise<void>>(image.compareAndWrite(0, Buffer.alloc(512), Buffer.alloc(512)));
+expectType<Promise<void>>(image.flush());
+declare const mismatch: CompareMismatch;
+expectType<number | undefined>(mismatch.mismatchOffset);
+expectAssignable<ImageReadStream>(image.createReadStream({ start: 0, end: 4095, queueDepth: 4 }));
+expectAssignable<ImageWriteStream>(image.createWriteStream({ start: 0 }));
+expectType<Promise<number>>(image.exportTo('/tmp/x.raw'));
+expectType<Promise<number>>(pool.importFrom('/tmp/x.raw', 'copy'));
+expectAssignable<AsyncIterable<DiffExtent>>(image.diff({ fromSnapshot: 'a' }));
+expectType<typeof exportDiff>(exportDiff);
+image.on('update', () => undefined);
+
+// ---- snapshots, metadata, trash, namespaces, groups ----
+expectType<Promise<void>>(image.snapshots.create('s1'));
+expectType<Promise<SnapshotInfo[]>>(image.snapshots.list());
+expectType<Promise<void>>(image.snapshots.rollback('s1', { onProgress: () => undefined }));
+expectType<Promise<void>>(image.snapshots.protect('s1'));
+expectType<Promise<boolean>>(image.snapshots.isProtected('s1'));
+expectType<Promise<void>>(image.snapshots.clone('s1', pool, 'child'));
+expectType<Promise<ChildImage[]>>(image.snapshots.children('s1'));
+expectType<Promise<number | null>>(image.snapshots.limit());
+expectType<Promise<string | undefined>>(image.metadata.get('k'));
+expectType<Promise<Record<string, string>>>(image.metadata.list());
+expectType<Promise<TrashEntry[]>>(pool.trash.list());
+expectType<Promise<void>>(pool.trash.move('disk', { delaySeconds: 60 }));
+expectType<Promise<string[]>>(pool.namespaces.list());
+expectType<Promise<GroupImage[]>>(pool.groups.listImages('g'));
+expectType<Promise<GroupSnapshot[]>>(pool.groups.listSnapshots('g'));
+
+// ---- mirroring ----
+expectType<Promise<void>>(image.mirror.enable('snapshot'));
+expectError(image.mirror.enable('async'));
+expectType<Promise<void>>(image.mirror.promote({ force: true }));
+expectType<Promise<void>>(image.mirror.demote());
+expectType<Promise<void>>(image.mirror.resync());
+expectType<Promise<MirrorImageInfo>>(image.mirror.info());
+expectType<Promise<MirrorImageMode>>(image.mirror.mode());
+expectType<Promise<number>>(image.mirror.createSnapshot());
+expectType<Promise<MirrorImageStatus>>(image.mirror.status());
+expectType<Promise<string>>(pool.mirror.createBootstrapToken());
+expectType<Promise<void>>(pool.mirror.importBootstrapToken('token', { direction: 'rx-tx' }));
+expectError(pool.mirror.importBootstrapToken('token', { direction: 'tx-only' }));
+expectType<Promise<MirrorPeer[]>>(pool.mirror.listPeers());
+expectAssignable<ReturnType<typeof parseMirrorDescription>>(null);
