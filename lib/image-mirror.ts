@@ -26,6 +26,14 @@ import {
 import type { NativeImage } from './native';
 import { nativeArea } from './native';
 import { checkBoolean, checkOptions } from './validate';
+import {
+  waitForReplication as waitForReplicationImpl,
+  waitForState as waitForStateImpl,
+  type MirrorStateMatch,
+  type MirrorWaitOptions,
+  type WaitForReplicationOptions,
+} from './mirror-wait';
+import { MirrorStatusWatcher, type MirrorWatchOptions } from './mirror-watch';
 
 /** The native functions of this area (native/mirror_image.cc). */
 interface NativeImageMirror {
@@ -397,6 +405,32 @@ export class ImageMirror {
     } catch (err) {
       throw rbdError(EBADMSG, this.#context('journalStatus'), `cannot decode the journal header: ${(err as Error).message}`);
     }
+  }
+
+  // ---- waiting and watching (lib/mirror-wait.ts, lib/mirror-watch.ts)
+
+  /**
+   * Resolve once every peer has caught up with what was written to this
+   * primary copy before the call (journal mode: the peers' journal replay
+   * reaches the primary position; snapshot mode: a mirror snapshot taken now
+   * is synced). Rejects with Timeout (ETIMEDOUT, `lastStatus` attached),
+   * AbortError on `signal`, InvalidArgument on a non-primary copy. See lib/mirror-wait.ts.
+   */
+  waitForReplication(options?: WaitForReplicationOptions): Promise<void> {
+    return waitForReplicationImpl(this.#image, options);
+  }
+
+  /** Poll status() until it matches a predicate or { local?, peer?, up? }; resolves with the matching status. */
+  waitForState(
+    match: ((status: MirrorImageStatus) => boolean) | MirrorStateMatch,
+    options?: MirrorWaitOptions,
+  ): Promise<MirrorImageStatus> {
+    return waitForStateImpl(this.#image, match, options);
+  }
+
+  /** Watch this image's mirroring status: pool.mirror.watch() filtered to this image (shares the pool's poll). */
+  watch(options?: MirrorWatchOptions): MirrorStatusWatcher {
+    return new MirrorStatusWatcher(this.#image.pool, this.#image.name, options);
   }
 }
 

@@ -139,3 +139,12 @@ export {
   errnoCode,
   type ErrorContext,
 } from './errors';
+export {
+  AbortError,
+  matchesMirrorState,
+  type MirrorWaitTimeout,
+  type MirrorWaitOptions,
+  type WaitForReplicationOptions,
+  type MirrorStateMatch,
+} from './mirror-wait';
+export { MirrorStatusWatcher, diffMirrorStatuses, type MirrorStatusChange, type MirrorWatchOptions } from './mirror-watch';

@@ -30,6 +30,7 @@ import type { NativePool } from './native';
 import { nativeArea } from './native';
 import type { Pool } from './pool';
 import { checkBoolean, checkInt, checkName, checkOptions } from './validate';
+import { MirrorStatusWatcher, type MirrorWatchOptions } from './mirror-watch';
 
 /** The native functions of this area (native/mirror_pool.cc). Enums are librbd's numbers. */
 interface NativePoolMirror {
@@ -764,6 +765,16 @@ export class PoolMirror {
   async snapshotScheduleStatus(options?: { image?: string }): Promise<SnapshotScheduleStatus[]> {
     const o = checkOptions<{ image?: string }>(options);
     return scheduleStatus(this.#pool.cluster, this.#spec(o.image));
+  }
+
+  /**
+   * Watch the mirroring statuses of the pool's images: 'change' events (and
+   * an async iterator) of { image, previous, current } for each image whose
+   * state or description changed. All watchers of this pool handle share one
+   * poll of globalStatuses(). See lib/mirror-watch.ts.
+   */
+  watch(options?: MirrorWatchOptions): MirrorStatusWatcher {
+    return new MirrorStatusWatcher(this.#pool, null, options);
   }
 }
 

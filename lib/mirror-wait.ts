@@ -1,0 +1,307 @@
+/**
+ * Waiting on mirroring: `image.mirror.waitForReplication()` and
+ * `image.mirror.waitForState()`.
+ *
+ * rbd-mirror rewrites `rbd mirror image status` only every 30 s, so the wait
+ * prefers fresher signals where there are some:
+ *
+ * - journal mode: the primary journal's registered clients. The target is the
+ *   master client's (the image's own) commit position; librbd persists commit
+ *   positions every `rbd_journal_commit_age` (5 s by default), so the target is
+ *   read once that long after the call, which covers every write completed
+ *   before the call. Replication is done when every peer's rbd-mirror client
+ *   has committed up to it (positions compare by tag tid, then entry tid).
+ * - snapshot mode: a mirror snapshot is taken at the call; replication is done
+ *   when the non-primary side reports (status description,
+ *   `local_snapshot_timestamp`) that it has synced a snapshot at least that
+ *   recent and is not syncing any more. The SDK does not expose the mirror
+ *   snapshot namespace (primary snap id, complete flag), so this lags by up to
+ *   the 30 s status period. A `peer` handle makes the status read come from
+ *   the peer site's own status of its copy.
+ */
+import { constants } from 'node:os';
+import { InvalidArgument, RbdError, Timeout, rbdError, type ErrorContext } from './errors';
+import type { Image } from './image';
+import type { MirrorImageStatus } from './image-mirror';
+import type { JournalClient } from './mirror-journal';
+import type { JournalPosition, MirrorSiteStatus, MirrorStatusState } from './mirror-status';
+
+const { ETIMEDOUT, EINVAL } = constants.errno;
+
+/** Rejection of an aborted wait, like Node's own APIs: name 'AbortError', code 'ABORT_ERR', the signal's reason as cause. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+/** The Timeout a wait rejects with: the last mirroring status seen (null when none could be read). */
+export type MirrorWaitTimeout = Timeout & { lastStatus: MirrorImageStatus | null };
+
+export interface MirrorWaitOptions {
+  /** Give up after this many ms (default 300000) with a Timeout (ETIMEDOUT) that carries `lastStatus`. */
+  timeoutMs?: number;
+  /** Aborting rejects the wait with an AbortError. */
+  signal?: AbortSignal;
+  /** How often to poll, in ms (default 1000). */
+  pollMs?: number;
+}
+
+export interface WaitForReplicationOptions extends MirrorWaitOptions {
+  /**
+   * The same image opened on the peer cluster. Optional: in snapshot mode its
+   * own status is read (the peer site's view) instead of the primary's copy of it.
+   */
+  peer?: Image;
+}
+
+/** What waitForState matches: every given field must hold. */
+export interface MirrorStateMatch {
+  /** This site's status state, e.g. 'replaying' (of a non-primary copy) or 'stopped' (a primary). */
+  local?: MirrorStatusState;
+  /** Every peer site's status state (and there is at least one peer status). */
+  peer?: MirrorStatusState;
+  /** Whether the sites named by `local`/`peer` (just the local one when neither is given) are up. */
+  up?: boolean;
+}
+
+/** Journal mode: replication is done once the peer's commit position reaches the target. */
+const JOURNAL_COMMIT_AGE_MS = 5000;
+const DEFAULT_TIMEOUT = 300_000;
+const DEFAULT_POLL = 1000;
+const STATUS_ON_TIMEOUT_MS = 3000;
+
+function context(image: Image, op: string): ErrorContext {
+  const p = image.pool;
+  return { op: `mirror.${op}`, cluster: p.cluster.name, pool: p.name, namespace: p.namespace, image: image.name };
+}
+
+function checkWaitOptions(options: unknown): { timeoutMs: number; pollMs: number; signal: AbortSignal | undefined } {
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw new TypeError('options must be an object');
+  const o = (options ?? {}) as MirrorWaitOptions;
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw new RangeError('timeoutMs must be a number >= 0');
+  const pollMs = o.pollMs ?? DEFAULT_POLL;
+  if (typeof pollMs !== 'number' || !Number.isFinite(pollMs) || pollMs < 10) throw new RangeError('pollMs must be a number >= 10');
+  const signal = o.signal;
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+    throw new TypeError('signal must be an AbortSignal');
+  }
+  return { timeoutMs, pollMs, signal };
+}
+
+/** Whether `s` matches `m` (see MirrorStateMatch). Pure. */
+export function matchesMirrorState(s: MirrorImageStatus, m: MirrorStateMatch): boolean {
+  const sites: MirrorSiteStatus[] = [];
+  if (m.local !== undefined) {
+    if (s.local === null || s.local.state !== m.local) return false;
+    sites.push(s.local);
+  }
+  if (m.peer !== undefined) {
+    if (s.peers.length === 0 || !s.peers.every((p) => p.state === m.peer)) return false;
+    sites.push(...s.peers);
+  }
+  if (m.up !== undefined) {
+    if (m.local === undefined && m.peer === undefined) {
+      if (s.local === null) return false;
+      sites.push(s.local);
+    }
+    if (!sites.every((x) => x.up === m.up)) return false;
+  }
+  return true;
+}
+
+/** a >= b, comparing journal positions by tag tid, then entry tid. */
+export function positionReached(a: JournalPosition, b: JournalPosition): boolean {
+  return a.tagTid > b.tagTid || (a.tagTid === b.tagTid && a.entryTid >= b.entryTid);
+}
+
+/** The furthest of a client's per-object commit positions; null when it has none. */
+export function newestPosition(positions: readonly JournalPosition[]): JournalPosition | null {
+  let best: JournalPosition | null = null;
+  for (const p of positions) if (best === null || !positionReached(best, p)) best = p;
+  return best;
+}
+
+/**
+ * Whether every peer (non-master) client of the journal has committed up to
+ * `target`. false when no peer client is registered yet, or one is disconnected.
+ */
+export function journalCaughtUp(clients: readonly JournalClient[], target: JournalPosition | null): boolean {
+  const peers = clients.filter((c) => c.id !== '');
+  if (peers.length === 0) return false;
+  if (target === null) return peers.every((c) => c.state === 'connected');
+  return peers.every((c) => {
+    const p = newestPosition(c.commitPosition);
+    return c.state === 'connected' && p !== null && positionReached(p, target);
+  });
+}
+
+/**
+ * The poll loop: `probe` runs every pollMs until it returns true; a timeout
+ * rejects with MirrorWaitTimeout (lastStatus from `lastStatus()`), an abort with AbortError.
+ */
+async function poll(
+  image: Image,
+  op: string,
+  opts: { timeoutMs: number; pollMs: number; signal: AbortSignal | undefined },
+  probe: () => Promise<boolean>,
+  lastStatus: () => MirrorImageStatus | null,
+  what: string,
+  started = Date.now(),
+): Promise<void> {
+  const { signal } = opts;
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+  const deadline = started + opts.timeoutMs;
+  let stop: ((err: Error) => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    stop = reject;
+  });
+  stopped.catch(() => undefined);
+  const onAbort = (): void => stop?.(new AbortError(undefined, { cause: signal?.reason }));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timeout = async (): Promise<MirrorWaitTimeout> => {
+    const err = rbdError(ETIMEDOUT, context(image, op), `timed out after ${opts.timeoutMs} ms waiting for ${what}`) as MirrorWaitTimeout;
+    let status = lastStatus();
+    if (status === null) {
+      // Nothing seen yet (a very short timeout): one bounded read, so that the error says where things stand.
+      let t: NodeJS.Timeout | undefined;
+      status = await Promise.race([
+        image.mirror.status().catch(() => null),
+        new Promise<null>((r) => {
+          t = setTimeout(() => r(null), STATUS_ON_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(t);
+    }
+    err.lastStatus = status;
+    return err;
+  };
+  const timer = setTimeout(() => void timeout().then((e) => stop?.(e)), Math.max(0, deadline - Date.now()));
+  let sleepTimer: NodeJS.Timeout | undefined;
+  try {
+    for (;;) {
+      if (await Promise.race([probe(), stopped])) return;
+      if (Date.now() >= deadline) throw await timeout();
+      await Promise.race([
+        new Promise<void>((r) => {
+          sleepTimer = setTimeout(r, Math.min(opts.pollMs, Math.max(0, deadline - Date.now())));
+        }),
+        stopped,
+      ]);
+    }
+  } finally {
+    clearTimeout(timer);
+    if (sleepTimer) clearTimeout(sleepTimer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** image.mirror.waitForState(). */
+export async function waitForState(
+  image: Image,
+  match: ((s: MirrorImageStatus) => boolean) | MirrorStateMatch,
+  options?: MirrorWaitOptions,
+): Promise<MirrorImageStatus> {
+  let pred: (s: MirrorImageStatus) => boolean;
+  if (typeof match === 'function') pred = match;
+  else if (match !== null && typeof match === 'object') pred = (s) => matchesMirrorState(s, match);
+  else throw new TypeError('match must be a predicate or { local?, peer?, up? }');
+  const opts = checkWaitOptions(options);
+  let last: MirrorImageStatus | null = null;
+  await poll(
+    image,
+    'waitForState',
+    opts,
+    async () => {
+      last = await image.mirror.status();
+      return pred(last);
+    },
+    () => last,
+    'the mirroring state',
+  );
+  return last as unknown as MirrorImageStatus;
+}
+
+/** image.mirror.waitForReplication(). */
+export async function waitForReplication(image: Image, options?: WaitForReplicationOptions): Promise<void> {
+  const opts = checkWaitOptions(options);
+  const peer = (options ?? {}).peer;
+  if (peer !== undefined && (peer === null || typeof peer !== 'object' || typeof peer.mirror !== 'object')) {
+    throw new TypeError('peer must be an Image');
+  }
+  const started = Date.now();
+  const info = await image.mirror.info();
+  if (info.state === 'disabled') {
+    throw rbdError(EINVAL, context(image, 'waitForReplication'), 'mirroring is not enabled on the image') as InvalidArgument;
+  }
+  if (!info.primary) {
+    throw rbdError(
+      EINVAL,
+      context(image, 'waitForReplication'),
+      'the image is not primary: wait for replication on the primary copy (the one written to)',
+    ) as InvalidArgument;
+  }
+  let last: MirrorImageStatus | null = null;
+  const refresh = async (): Promise<MirrorImageStatus | null> => {
+    try {
+      last = await image.mirror.status();
+    } catch (err) {
+      if (!(err instanceof RbdError)) throw err;
+    }
+    return last;
+  };
+  const mode = await image.mirror.mode();
+  if (mode === 'journal') {
+    let target: JournalPosition | null | undefined;
+    await poll(
+      image,
+      'waitForReplication',
+      opts,
+      async () => {
+        const readTarget = target === undefined && Date.now() - started >= JOURNAL_COMMIT_AGE_MS;
+        const [j] = await Promise.all([image.mirror.journalStatus(), refresh()]);
+        if (readTarget) {
+          const master = j.clients.find((c) => c.id === '');
+          target = master ? newestPosition(master.commitPosition) : null;
+        }
+        return target !== undefined && journalCaughtUp(j.clients, target);
+      },
+      () => last,
+      'the peers to replay the journal up to the call',
+      started,
+    );
+    return;
+  }
+  // Snapshot mode.
+  const snapId = await image.mirror.createSnapshot();
+  const snap = (await image.snapshots.list()).find((s) => s.id === snapId);
+  // Status timestamps are whole seconds.
+  const targetSec = Math.floor((snap?.timestamp.getTime() ?? started) / 1000);
+  const synced = (s: MirrorSiteStatus): boolean => {
+    const r = s.replay;
+    if (r === null || r.kind !== 'snapshot' || r.localSnapshotTimestamp === null) return false;
+    return Math.floor(r.localSnapshotTimestamp.getTime() / 1000) >= targetSec && r.replayState !== 'syncing';
+  };
+  await poll(
+    image,
+    'waitForReplication',
+    opts,
+    async () => {
+      const s = await refresh();
+      if (peer !== undefined) {
+        const p = await peer.mirror.status().catch((err: unknown) => {
+          if (err instanceof RbdError) return null;
+          throw err;
+        });
+        return p !== null && p.local !== null && synced(p.local);
+      }
+      return s !== null && s.peers.length > 0 && s.peers.every(synced);
+    },
+    () => last,
+    `the peers to sync mirror snapshot ${snapId}`,
+    started,
+  );
+}
