@@ -188,7 +188,7 @@ remove_containers() {
 
 start_sites() {
   local s c port dir
-  rm -f "$LAB_DIR/lab.json"
+  rm -rf "$LAB_DIR/lab.json" "$LAB_DIR/.users"   # a fresh lab: no users of an old one
   for s in "${SITES[@]}"; do
     c="$(container_of "$s")"; port="$(mon_port_of "$s")"; dir="$LAB_DIR/$s"
     if [[ -e "$dir" ]]; then
@@ -265,11 +265,12 @@ cmd_up() {
 cmd_down() {
   setup_engine
   remove_containers
-  rm -f "$LAB_DIR/lab.json"
+  rm -rf "$LAB_DIR/lab.json" "$LAB_DIR/.users"   # the lab is gone, and so are its users
   if [[ "${1:-}" == --purge ]]; then
     local s
     for s in "${SITES[@]}"; do rm -rf "${LAB_DIR:?}/$s"; done
-    rm -f "$LAB_DIR"/containers.conf "$LAB_DIR"/build.log "$LAB_DIR"/debootstrap.log "$LAB_DIR"/.lab.lock* 2>/dev/null || true
+    # ours, and the jest lock/user registry (lib/lab/lock.ts) a killed run leaves behind
+    rm -rf "$LAB_DIR"/containers.conf "$LAB_DIR"/build.log "$LAB_DIR"/debootstrap.log "$LAB_DIR"/.lock "$LAB_DIR"/.users 2>/dev/null || true
     rmdir "$LAB_DIR" 2>/dev/null || true
   fi
   log "down"

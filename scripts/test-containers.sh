@@ -31,7 +31,9 @@ teardown() {
   exit $rc
 }
 trap teardown EXIT
-trap 'exit 130' INT TERM
+child=""
+# a signal ends the running step first (jest runs in the background for that), then the teardown runs
+trap '[[ -n "$child" ]] && kill -TERM "$child" 2>/dev/null; exit 130' INT TERM
 
 t0=$(date +%s)
 bash scripts/container-lab.sh up
@@ -39,5 +41,7 @@ echo "test-containers: container lab up in $(( $(date +%s) - t0 )) s" >&2
 
 t0=$(date +%s)
 XRBD_LAB_DIR="$LAB_DIR" timeout -k 30 "${XRBD_CONTAINER_TEST_TIMEOUT:-1500}" \
-  npx jest "$@" --selectProjects integration
+  npx jest "$@" --selectProjects integration &
+child=$!
+wait "$child"
 echo "test-containers: integration suite passed in $(( $(date +%s) - t0 )) s" >&2
