@@ -275,10 +275,13 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
     );
     return;
   }
-  // Snapshot mode.
+  // Snapshot mode. Status timestamps are whole seconds: ours must be in a later
+  // second than any earlier mirror snapshot, or a synced earlier one would pass for it.
+  const newest = Math.max(0, ...(await image.snapshots.list()).filter((s) => s.namespace === 'mirror').map((s) => s.timestamp.getTime()));
+  const nextSecond = (Math.floor(newest / 1000) + 1) * 1000;
+  if (Date.now() < nextSecond) await new Promise((r) => setTimeout(r, nextSecond - Date.now() + 20));
   const snapId = await image.mirror.createSnapshot();
   const snap = (await image.snapshots.list()).find((s) => s.id === snapId);
-  // Status timestamps are whole seconds.
   const targetSec = Math.floor((snap?.timestamp.getTime() ?? started) / 1000);
   const synced = (s: MirrorSiteStatus): boolean => {
     const r = s.replay;

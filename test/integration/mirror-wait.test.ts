@@ -1,0 +1,222 @@
+/**
+ * image.mirror.waitForReplication / waitForState and pool.mirror.watch /
+ * image.mirror.watch on the live two-site lab. Data is written on site-a with
+ * the SDK; after the wait, site-b (a fresh read-only handle) has the same bytes.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Cluster, type Image, InvalidArgument, type MirrorStatusChange, type Pool, RbdError, Timeout } from '../../lib';
+import { getLab } from '../setup/lab-env';
+
+type Lab = Awaited<ReturnType<typeof getLab>>;
+type Site = 'site-a' | 'site-b';
+
+let lab: Lab;
+const clusters: Partial<Record<Site, Cluster>> = {};
+const pools: Partial<Record<Site, Pool>> = {};
+let seq = 0;
+const uniq = (what: string) => `${what}-${process.pid}-${++seq}`;
+const MiB = 1024 * 1024;
+const SIZE = 8 * MiB;
+const made: string[] = [];
+const pool = (site: Site): Pool => pools[site] as Pool;
+const spec = (name: string) => `${lab.pool}/${name}`;
+
+beforeAll(async () => {
+  lab = await getLab();
+  for (const site of ['site-a', 'site-b'] as const) {
+    clusters[site] = await Cluster.connect({ confPath: lab.site(site).confPath });
+    pools[site] = await clusters[site].openPool(lab.pool);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  for (const name of made) await cleanup(name);
+  for (const site of ['site-b', 'site-a'] as const) await clusters[site]?.close();
+}, 240_000);
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+      last = 'not yet';
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${String(last)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function openWhenThere(site: Site, name: string): Promise<Image> {
+  const image = await waitFor(`${name} on ${site}`, () => pool(site).openImage(name));
+  await waitFor(`${name} on ${site} enabled`, async () => ((await image.mirror.info()).state === 'enabled' ? true : undefined));
+  return image;
+}
+
+async function cleanup(name: string): Promise<void> {
+  await lab.rbd('site-a', ['mirror', 'image', 'disable', '--force', spec(name)]).catch(() => undefined);
+  await lab.rbd('site-a', ['rm', '--no-progress', spec(name)]).catch(() => undefined);
+  await waitFor(
+    `${name} gone from site-b`,
+    async () => ((await lab.rbd('site-b', ['ls', lab.pool])).split('\n').includes(name) ? undefined : true),
+    60_000,
+  ).catch(async () => {
+    await lab.rbd('site-b', ['mirror', 'image', 'disable', '--force', spec(name)]).catch(() => undefined);
+    await lab.rbd('site-b', ['rm', '--no-progress', spec(name)]).catch(() => undefined);
+  });
+}
+
+/** sha256 of the whole image, read through a fresh read-only handle on `site`. */
+async function hash(site: Site, name: string): Promise<string> {
+  const img = await pool(site).openImage(name, { readOnly: true });
+  try {
+    return createHash('sha256').update(await img.read(0, SIZE)).digest('hex');
+  } finally {
+    await img.close();
+  }
+}
+
+/** 1 MiB of random 4 KiB blocks at random places. */
+async function writeRandom(image: Image): Promise<void> {
+  for (let i = 0; i < 256; i++) {
+    const block = Math.floor(Math.random() * (SIZE / 4096));
+    await image.write(randomBytes(4096), block * 4096);
+  }
+  await image.flush();
+}
+
+async function mirrored(mode: 'journal' | 'snapshot'): Promise<{ name: string; a: Image; b: Image }> {
+  const name = uniq(`mwait-${mode[0]}`);
+  made.push(name);
+  await pool('site-a').createImage(name, SIZE, { features: ['layering', 'exclusive-lock'] });
+  const a = await pool('site-a').openImage(name);
+  await a.mirror.enable(mode);
+  const b = await openWhenThere('site-b', name);
+  return { name, a, b };
+}
+
+describe.each(['journal', 'snapshot'] as const)('%s mode: waitForReplication', (mode) => {
+  let name: string;
+  let a: Image;
+  let b: Image;
+
+  beforeAll(async () => {
+    ({ name, a, b } = await mirrored(mode));
+  }, 120_000);
+
+  afterAll(async () => {
+    await a?.close().catch(() => undefined);
+    await b?.close().catch(() => undefined);
+  });
+
+  test('after the wait, site-b has the data written before it', async () => {
+    await writeRandom(a);
+    const t0 = Date.now();
+    await a.mirror.waitForReplication({ timeoutMs: 110_000, peer: b, pollMs: 500 });
+    const took = Date.now() - t0;
+    expect(await hash('site-b', name)).toBe(await hash('site-a', name));
+    // Second round: another batch of writes, another wait.
+    await writeRandom(a);
+    await a.mirror.waitForReplication({ timeoutMs: 110_000, pollMs: 500 });
+    expect(await hash('site-b', name)).toBe(await hash('site-a', name));
+    expect(took).toBeGreaterThanOrEqual(0);
+  }, 240_000);
+
+  test('on the non-primary copy: InvalidArgument that says so', async () => {
+    const err = await b.mirror.waitForReplication({ timeoutMs: 1000 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InvalidArgument);
+    expect((err as Error).message).toMatch(/not primary/);
+  });
+
+  test('timeoutMs 1 on a busy image: Timeout (ETIMEDOUT) carrying lastStatus', async () => {
+    await writeRandom(a);
+    const err = await a.mirror.waitForReplication({ timeoutMs: 1 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(Timeout);
+    expect(err).toBeInstanceOf(RbdError);
+    expect((err as Timeout).code).toBe('ETIMEDOUT');
+    const last = (err as Timeout & { lastStatus: unknown }).lastStatus as { name: string; info: { primary: boolean } };
+    expect(last).toMatchObject({ name, info: { primary: true } });
+  }, 60_000);
+
+  test('abort: rejects promptly with an AbortError', async () => {
+    const ac = new AbortController();
+    const p = a.mirror.waitForReplication({ signal: ac.signal, timeoutMs: 100_000 });
+    setTimeout(() => ac.abort(), 300);
+    const t0 = Date.now();
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    // Already aborted: rejects without waiting.
+    await expect(a.mirror.waitForReplication({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+  }, 30_000);
+
+  test('waitForState: site-b replaying, and the primary stopped', async () => {
+    const sb = await b.mirror.waitForState({ local: 'replaying', up: true }, { timeoutMs: 90_000 });
+    expect(sb.local?.state).toBe('replaying');
+    const sa = await a.mirror.waitForState((s) => s.local?.state === 'stopped', { timeoutMs: 90_000 });
+    expect(sa.info.primary).toBe(true);
+    await expect(a.mirror.waitForState({ local: 'error' }, { timeoutMs: 300, pollMs: 100 })).rejects.toBeInstanceOf(Timeout);
+  }, 200_000);
+});
+
+describe('watch', () => {
+  test('pool.mirror.watch emits a change when mirroring is enabled; no poll once the consumer leaves', async () => {
+    const name = uniq('mwait-w');
+    made.push(name);
+    await pool('site-a').createImage(name, SIZE, { features: ['layering', 'exclusive-lock'] });
+    const w = pool('site-a').mirror.watch({ intervalMs: 300 });
+    const iw = (await pool('site-a').openImage(name)).mirror.watch({ intervalMs: 300 });
+    expect(w.polling).toBe(false);
+    const seen: MirrorStatusChange[] = [];
+    const onChange = (c: MirrorStatusChange) => seen.push(c);
+    w.on('change', onChange);
+    expect(w.polling).toBe(true);
+    // The first poll is the baseline.
+    await new Promise((r) => setTimeout(r, 1500));
+    const it = iw[Symbol.asyncIterator]();
+    const firstForImage = it.next();
+    await pool('site-a').openImage(name).then(async (img) => {
+      await img.mirror.enable('snapshot');
+      await img.close();
+    });
+    const c = await waitFor(`a change for ${name}`, async () => seen.find((x) => x.image === name));
+    expect(c.previous).toBeNull();
+    expect(c.current).toMatchObject({ name, info: { state: 'enabled', primary: true } });
+    const viaImage = await firstForImage;
+    expect(viaImage.done).toBe(false);
+    expect(viaImage.value).toMatchObject({ image: name });
+    await it.return?.();
+    expect(w.polling).toBe(true); // the pool listener is still there
+    w.off('change', onChange);
+    expect(w.polling).toBe(false);
+    expect(iw.polling).toBe(false);
+    // No further changes: disabling mirroring is not reported to nobody.
+    const count = seen.length;
+    await lab.rbd('site-a', ['mirror', 'image', 'disable', '--force', spec(name)]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(seen.length).toBe(count);
+    expect(w.polling).toBe(false);
+    // for await over the pool watcher, break ends the subscription.
+    const it2 = (async () => {
+      for await (const x of w) return x;
+      return null;
+    })();
+    expect(w.polling).toBe(true);
+    await lab.rbd('site-a', ['mirror', 'image', 'enable', spec(name), 'snapshot']);
+    const got = await it2;
+    expect(got).toMatchObject({ image: name });
+    expect(w.polling).toBe(false);
+  }, 180_000);
+});
