@@ -147,9 +147,9 @@ async function poll(
   image: Image,
   op: string,
   opts: { timeoutMs: number; pollMs: number; signal: AbortSignal | undefined },
-  probe: () => Promise<boolean>,
+  prepare: (guard: <T>(p: Promise<T>) => Promise<T>) => Promise<() => Promise<boolean>>,
   lastStatus: () => MirrorImageStatus | null,
-  what: string,
+  what: string | (() => string),
   started = Date.now(),
 ): Promise<void> {
   const { signal } = opts;
@@ -163,7 +163,7 @@ async function poll(
   const onAbort = (): void => stop?.(new AbortError(undefined, { cause: signal?.reason }));
   signal?.addEventListener('abort', onAbort, { once: true });
   const timeout = async (): Promise<MirrorWaitTimeout> => {
-    const err = rbdError(ETIMEDOUT, context(image, op), `timed out after ${opts.timeoutMs} ms waiting for ${what}`) as MirrorWaitTimeout;
+    const err = rbdError(ETIMEDOUT, context(image, op), `timed out after ${opts.timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`) as MirrorWaitTimeout;
     let status = lastStatus();
     if (status === null) {
       // Nothing seen yet (a very short timeout): one bounded read, so that the error says where things stand.
@@ -181,9 +181,11 @@ async function poll(
   };
   const timer = setTimeout(() => void timeout().then((e) => stop?.(e)), Math.max(0, deadline - Date.now()));
   let sleepTimer: NodeJS.Timeout | undefined;
+  const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, stopped]);
   try {
+    const probe = await guard(prepare(guard));
     for (;;) {
-      if (await Promise.race([probe(), stopped])) return;
+      if (await guard(probe())) return;
       if (Date.now() >= deadline) throw await timeout();
       await Promise.race([
         new Promise<void>((r) => {
@@ -215,7 +217,7 @@ export async function waitForState(
     image,
     'waitForState',
     opts,
-    async () => {
+    async () => async () => {
       last = await image.mirror.status();
       return pred(last);
     },
@@ -233,17 +235,6 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
     throw new TypeError('peer must be an Image');
   }
   const started = Date.now();
-  const info = await image.mirror.info();
-  if (info.state === 'disabled') {
-    throw rbdError(EINVAL, context(image, 'waitForReplication'), 'mirroring is not enabled on the image') as InvalidArgument;
-  }
-  if (!info.primary) {
-    throw rbdError(
-      EINVAL,
-      context(image, 'waitForReplication'),
-      'the image is not primary: wait for replication on the primary copy (the one written to)',
-    ) as InvalidArgument;
-  }
   let last: MirrorImageStatus | null = null;
   const refresh = async (): Promise<MirrorImageStatus | null> => {
     try {
@@ -253,14 +244,25 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
     }
     return last;
   };
-  const mode = await image.mirror.mode();
-  if (mode === 'journal') {
-    let target: JournalPosition | null | undefined;
-    await poll(
-      image,
-      'waitForReplication',
-      opts,
-      async () => {
+  let what = 'the peers to catch up';
+  // Everything, the set-up included, runs under the timeout and the signal.
+  const prepare = async (guard: <T>(p: Promise<T>) => Promise<T>): Promise<() => Promise<boolean>> => {
+    const info = await guard(image.mirror.info());
+    if (info.state === 'disabled') {
+      throw rbdError(EINVAL, context(image, 'waitForReplication'), 'mirroring is not enabled on the image') as InvalidArgument;
+    }
+    if (!info.primary) {
+      throw rbdError(
+        EINVAL,
+        context(image, 'waitForReplication'),
+        'the image is not primary: wait for replication on the primary copy (the one written to)',
+      ) as InvalidArgument;
+    }
+    const mode = await guard(image.mirror.mode());
+    if (mode === 'journal') {
+      what = 'the peers to replay the journal up to the call';
+      let target: JournalPosition | null | undefined;
+      return async () => {
         const readTarget = target === undefined && Date.now() - started >= JOURNAL_COMMIT_AGE_MS;
         const [j] = await Promise.all([image.mirror.journalStatus(), refresh()]);
         if (readTarget) {
@@ -268,31 +270,24 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
           target = master ? newestPosition(master.commitPosition) : null;
         }
         return target !== undefined && journalCaughtUp(j.clients, target);
-      },
-      () => last,
-      'the peers to replay the journal up to the call',
-      started,
-    );
-    return;
-  }
-  // Snapshot mode. Status timestamps are whole seconds: ours must be in a later
-  // second than any earlier mirror snapshot, or a synced earlier one would pass for it.
-  const newest = Math.max(0, ...(await image.snapshots.list()).filter((s) => s.namespace === 'mirror').map((s) => s.timestamp.getTime()));
-  const nextSecond = (Math.floor(newest / 1000) + 1) * 1000;
-  if (Date.now() < nextSecond) await new Promise((r) => setTimeout(r, nextSecond - Date.now() + 20));
-  const snapId = await image.mirror.createSnapshot();
-  const snap = (await image.snapshots.list()).find((s) => s.id === snapId);
-  const targetSec = Math.floor((snap?.timestamp.getTime() ?? started) / 1000);
-  const synced = (s: MirrorSiteStatus): boolean => {
-    const r = s.replay;
-    if (r === null || r.kind !== 'snapshot' || r.localSnapshotTimestamp === null) return false;
-    return Math.floor(r.localSnapshotTimestamp.getTime() / 1000) >= targetSec && r.replayState !== 'syncing';
-  };
-  await poll(
-    image,
-    'waitForReplication',
-    opts,
-    async () => {
+      };
+    }
+    // Snapshot mode. Status timestamps are whole seconds: ours must be in a later
+    // second than any earlier mirror snapshot, or a synced earlier one would pass for it.
+    const before = await guard(image.snapshots.list());
+    const newest = Math.max(0, ...before.filter((s) => s.namespace === 'mirror').map((s) => s.timestamp.getTime()));
+    const nextSecond = (Math.floor(newest / 1000) + 1) * 1000;
+    if (Date.now() < nextSecond) await guard(new Promise((r) => setTimeout(r, nextSecond - Date.now() + 20)));
+    const snapId = await guard(image.mirror.createSnapshot());
+    what = `the peers to sync mirror snapshot ${snapId}`;
+    const snap = (await guard(image.snapshots.list())).find((s) => s.id === snapId);
+    const targetSec = Math.floor((snap?.timestamp.getTime() ?? started) / 1000);
+    const synced = (s: MirrorSiteStatus): boolean => {
+      const r = s.replay;
+      if (r === null || r.kind !== 'snapshot' || r.localSnapshotTimestamp === null) return false;
+      return Math.floor(r.localSnapshotTimestamp.getTime() / 1000) >= targetSec && r.replayState !== 'syncing';
+    };
+    return async () => {
       const s = await refresh();
       if (peer !== undefined) {
         const p = await peer.mirror.status().catch((err: unknown) => {
@@ -302,9 +297,7 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
         return p !== null && p.local !== null && synced(p.local);
       }
       return s !== null && s.peers.length > 0 && s.peers.every(synced);
-    },
-    () => last,
-    `the peers to sync mirror snapshot ${snapId}`,
-    started,
-  );
+    };
+  };
+  await poll(image, 'waitForReplication', opts, prepare, () => last, () => what, started);
 }
