@@ -267,7 +267,8 @@ export class MirrorStatusWatcher extends EventEmitter implements AsyncIterable<M
 
   [Symbol.asyncIterator](): AsyncIterator<MirrorStatusChange> {
     const queue: MirrorStatusChange[] = [];
-    let wake: ((r: IteratorResult<MirrorStatusChange>) => void) | undefined;
+    // Pending next() calls, oldest first.
+    const waiting: Array<(r: IteratorResult<MirrorStatusChange>) => void> = [];
     let done = this.#closed;
     let sub: Subscriber | undefined;
     const stop = (): void => {
@@ -277,21 +278,15 @@ export class MirrorStatusWatcher extends EventEmitter implements AsyncIterable<M
         this.#poller.remove(sub);
         sub = undefined;
       }
-      if (wake) {
-        const w = wake;
-        wake = undefined;
-        w({ value: undefined, done: true });
-      }
+      for (const w of waiting.splice(0)) w({ value: undefined, done: true });
     };
     const start = (): void => {
       if (sub || done) return;
       sub = this.#subscriber(
         (c) => {
-          if (wake) {
-            const w = wake;
-            wake = undefined;
-            w({ value: c, done: false });
-          } else queue.push(c);
+          const w = waiting.shift();
+          if (w) w({ value: c, done: false });
+          else queue.push(c);
         },
         () => stop(),
       );
@@ -306,7 +301,7 @@ export class MirrorStatusWatcher extends EventEmitter implements AsyncIterable<M
         start();
         if (done) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => {
-          wake = resolve;
+          waiting.push(resolve);
         });
       },
       return: () => {

@@ -220,4 +220,30 @@ describe('watch', () => {
     expect(got).toMatchObject({ image: name });
     expect(w.polling).toBe(false);
   }, 180_000);
+
+  test('closing the pool stops the poll and ends the watchers', async () => {
+    const own = await (clusters['site-a'] as Cluster).openPool(lab.pool);
+    const w = own.mirror.watch({ intervalMs: 200 });
+    const ended = new Promise<void>((r) => w.once('end', () => r()));
+    const warnings: unknown[] = [];
+    w.on('warning', (e: unknown) => warnings.push(e));
+    const iteration = (async () => {
+      const got: MirrorStatusChange[] = [];
+      for await (const c of w) got.push(c);
+      return got;
+    })();
+    w.on('change', () => undefined);
+    expect(w.polling).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    await own.close();
+    await ended;
+    await expect(iteration).resolves.toEqual(expect.any(Array));
+    expect(w.polling).toBe(false);
+    expect(w.closed).toBe(true);
+    expect(warnings).toEqual([]);
+    // A watcher of a closed pool never polls.
+    const late = own.mirror.watch({ intervalMs: 200 });
+    late.on('change', () => undefined);
+    expect(late.polling).toBe(false);
+  }, 30_000);
 });
