@@ -44,6 +44,7 @@ export function opFlags(options: IoOptions | undefined): number {
 
 /** A Uint8Array (Buffer included), recognised across realms. */
 export function checkBytes(value: unknown, what: string): Uint8Array {
+  if (value instanceof Uint8Array) return value; // the common case, this realm
   if (!ArrayBuffer.isView(value) || Object.prototype.toString.call(value) !== '[object Uint8Array]') {
     throw new TypeError(`${what} must be a Buffer or Uint8Array`);
   }

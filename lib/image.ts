@@ -332,22 +332,27 @@ export class Image extends Resource {
    * the number of bytes read, fewer than `buffer.length` at the end of the image.
    */
   read(buffer: Uint8Array, offset: number | bigint, options?: IoOptions): Promise<number>;
-  async read(a: number | bigint | Uint8Array, b: number | bigint, options?: IoOptions): Promise<Buffer | number> {
-    if (typeof a === 'number' || typeof a === 'bigint') {
-      checkU64(a, 'offset');
-      const buf = Buffer.allocUnsafe(checkLength(b, 'length'));
-      const n = await this.#readInto(buf, a, options);
-      return n === buf.length ? buf : buf.subarray(0, n);
+  // Not async: the hot path makes one promise per I/O. Argument errors still
+  // come back as rejections, never as synchronous throws.
+  read(a: number | bigint | Uint8Array, b: number | bigint, options?: IoOptions): Promise<Buffer | number> {
+    try {
+      if (typeof a === 'number' || typeof a === 'bigint') {
+        checkU64(a, 'offset');
+        const buf = Buffer.allocUnsafe(checkLength(b, 'length'));
+        return this.#readInto(buf, a, options).then((n) => (n === buf.length ? buf : buf.subarray(0, n)));
+      }
+      const buf = checkBytes(a, 'buffer');
+      checkU64(b, 'offset');
+      return this.#readInto(buf, b, options);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const buf = checkBytes(a, 'buffer');
-    checkU64(b, 'offset');
-    return this.#readInto(buf, b, options);
   }
 
-  async #readInto(buf: Uint8Array, offset: number | bigint, options: IoOptions | undefined): Promise<number> {
+  #readInto(buf: Uint8Array, offset: number | bigint, options: IoOptions | undefined): Promise<number> {
     const flags = opFlags(options);
-    if (buf.length === 0) return 0;
-    return this.run('read', () => io().readInto(this.#native, buf, offset, flags));
+    if (buf.length === 0) return Promise.resolve(0);
+    return this.runIo('read', () => io().readInto(this.#native, buf, offset, flags));
   }
 
   /**
@@ -355,14 +360,19 @@ export class Image extends Resource {
    * changed until the promise settles). Resolves with the bytes written.
    * Writing past the end of the image is an InvalidArgument (EINVAL): resize first.
    */
-  async write(data: Uint8Array, offset: number | bigint, options?: IoOptions): Promise<number> {
-    const buf = checkBytes(data, 'data');
-    checkU64(offset, 'offset');
-    const flags = opFlags(options);
-    if (buf.length === 0) return 0;
-    if (!this.#fits(offset, buf.length)) await this.#checkEnd('write', offset, buf.length);
-    await this.run('write', () => io().write(this.#native, buf, offset, flags));
-    return buf.length;
+  write(data: Uint8Array, offset: number | bigint, options?: IoOptions): Promise<number> {
+    try {
+      const buf = checkBytes(data, 'data');
+      checkU64(offset, 'offset');
+      const flags = opFlags(options);
+      if (buf.length === 0) return Promise.resolve(0);
+      const submit = (): Promise<number> =>
+        this.runIo('write', () => io().write(this.#native, buf, offset, flags)).then(() => buf.length);
+      if (this.#fits(offset, buf.length)) return submit();
+      return this.#checkEnd('write', offset, buf.length).then(submit);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Whether [offset, offset+length) is within the size last seen (the fast path: plain numbers). */

@@ -63,7 +63,6 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
   uint64_t off = U64Arg(info, 2, "offset");
   int flags = FlagsArg(info, 3);
   auto* op = new ReadOp(env, std::move(t));
-  op->Pin(info[0]);
   op->Pin(buf);
   rbd_image_t img = op->image->image;
   return op->Start(env, [&](rbd_completion_t c) {
@@ -79,7 +78,6 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   uint64_t off = U64Arg(info, 2, "offset");
   int flags = FlagsArg(info, 3);
   auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_write2");
-  op->Pin(info[0]);
   op->Pin(buf);
   rbd_image_t img = op->image->image;
   return op->Start(env, [&](rbd_completion_t c) {
@@ -94,7 +92,6 @@ Napi::Value Discard(const Napi::CallbackInfo& info) {
   uint64_t off = U64Arg(info, 1, "offset");
   uint64_t len = U64Arg(info, 2, "length");
   auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_discard");
-  op->Pin(info[0]);
   rbd_image_t img = op->image->image;
   return op->Start(env, [&](rbd_completion_t c) { return rbd_aio_discard(img, off, len, c); });
 }
@@ -106,7 +103,6 @@ Napi::Value WriteZeroes(const Napi::CallbackInfo& info) {
   uint64_t len = U64Arg(info, 2, "length");
   int flags = FlagsArg(info, 3);
   auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_write_zeroes");
-  op->Pin(info[0]);
   rbd_image_t img = op->image->image;
   return op->Start(env, [&](rbd_completion_t c) { return rbd_aio_write_zeroes(img, off, len, c, 0, flags); });
 }
@@ -120,7 +116,6 @@ Napi::Value WriteSame(const Napi::CallbackInfo& info) {
   auto pattern = BufferArg(info, 3, "pattern");
   int flags = FlagsArg(info, 4);
   auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_writesame");
-  op->Pin(info[0]);
   op->Pin(pattern);
   rbd_image_t img = op->image->image;
   return op->Start(env, [&](rbd_completion_t c) {
@@ -140,7 +135,6 @@ Napi::Value CompareAndWrite(const Napi::CallbackInfo& info) {
   if (cmp.Length() != data.Length()) throw Napi::RangeError::New(env, "compare and write buffers differ in length");
   int flags = FlagsArg(info, 4);
   auto* op = new CompareAndWriteOp(env, std::move(t));
-  op->Pin(info[0]);
   op->Pin(cmp);
   op->Pin(data);
   rbd_image_t img = op->image->image;
@@ -155,7 +149,6 @@ Napi::Value Flush(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   IoTarget t = Target(info, "rbd_aio_flush");
   auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_flush");
-  op->Pin(info[0]);
   rbd_image_t img = op->image->image;
   return op->Start(env, [&](rbd_completion_t c) { return rbd_aio_flush(img, c); });
 }

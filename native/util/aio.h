@@ -59,8 +59,13 @@ class AioOp {
   AioOp(const AioOp&) = delete;
   AioOp& operator=(const AioOp&) = delete;
 
-  // Keep a JS value (a Buffer, the wrapper) alive until the op settles.
-  void Pin(Napi::Value v) { pins_.Set(pin_count_++, v); }
+  // Keep a Buffer alive (and in place) until the op settles. At most two per
+  // op (compare-and-write); the image itself is held by `image`, not by its
+  // JS wrapper, so the wrapper needs no pin. One reference each, no object:
+  // this is the per-I/O hot path.
+  void Pin(Napi::Value v) {
+    if (v.IsObject()) (pins_[0].IsEmpty() ? pins_[0] : pins_[1]) = Napi::Persistent(v.As<Napi::Object>());
+  }
 
   // JS thread: create the completion and hand it to `submit`, which calls the
   // rbd_aio_* function. On a synchronous failure the op rejects at once.
@@ -118,8 +123,7 @@ class AioOp {
 
   AioBridge* bridge_;
   Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference pins_ = Napi::Persistent(Napi::Object::New(deferred_.Env()));
-  uint32_t pin_count_ = 0;
+  Napi::ObjectReference pins_[2];
   ssize_t rc_ = 0;
 };
 
