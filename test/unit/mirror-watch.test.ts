@@ -1,7 +1,7 @@
 /** The pure parts of mirror watching and waiting: status diffing, state matching, journal positions. */
 import type { MirrorSiteStatus } from '../../lib/mirror-status';
 import type { JournalClient } from '../../lib/mirror-journal';
-import { diffMirrorStatuses, mirrorStatusKey } from '../../lib/mirror-watch';
+import { diffMirrorStatuses, mirrorStatusKey, type MirrorStatusChange } from '../../lib/mirror-watch';
 import { journalCaughtUp, matchesMirrorState, newestPosition, positionReached } from '../../lib/mirror-wait';
 import type { MirrorPoolImageStatus } from '../../lib/pool-mirror';
 
@@ -131,5 +131,88 @@ describe('journal positions', () => {
     expect(journalCaughtUp([client('u1', [pos(1, 11)]), client('u2', [])], target)).toBe(false);
     expect(journalCaughtUp([client('u1', [pos(1, 11)], 'disconnected')], target)).toBe(false);
     expect(journalCaughtUp([client('', []), client('u1', [])], null)).toBe(true); // nothing ever written
+  });
+});
+
+describe('MirrorStatusWatcher with a fake pool: one shared poll, only while someone listens', () => {
+  function fakePool(rounds: MirrorPoolImageStatus[][]) {
+    let calls = 0;
+    const pool = {
+      closed: false,
+      get calls() {
+        return calls;
+      },
+      mirror: {
+        async *globalStatuses() {
+          const r = rounds[Math.min(calls, rounds.length - 1)];
+          calls++;
+          yield* r;
+        },
+      },
+    };
+    return pool;
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('two watchers share one poll; it stops when the last consumer goes; image watchers are filtered', async () => {
+    const enabledB = status('b', { peers: [site({ mirrorUuid: 'u-b', state: 'syncing', description: 'syncing' })] });
+    const p = fakePool([[status('a')], [status('a'), status('b')], [status('a'), enabledB]]);
+    const pool = p as unknown as import('../../lib/pool').Pool;
+    const { MirrorStatusWatcher } = await import('../../lib/mirror-watch');
+    const all = new MirrorStatusWatcher(pool, null, { intervalMs: 100 });
+    const onlyB = new MirrorStatusWatcher(pool, 'b', { intervalMs: 100 });
+    const onlyA = new MirrorStatusWatcher(pool, 'a', { intervalMs: 100 });
+    expect(all.polling).toBe(false);
+    await sleep(250);
+    expect(p.calls).toBe(0); // nobody listens: no poll
+    const seenAll: MirrorStatusChange[] = [];
+    const seenA: MirrorStatusChange[] = [];
+    all.on('change', (c: MirrorStatusChange) => seenAll.push(c));
+    onlyA.on('change', (c: MirrorStatusChange) => seenA.push(c));
+    const it = onlyB[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.value).toMatchObject({ image: 'b', previous: null });
+    const second = await it.next();
+    expect(second.value).toMatchObject({ image: 'b', current: { peers: [{ state: 'syncing' }] } });
+    await it.return?.();
+    expect(seenAll.map((c) => c.image)).toEqual(['b', 'b']);
+    expect(seenA).toEqual([]);
+    const callsWhileShared = p.calls;
+    expect(callsWhileShared).toBeLessThanOrEqual(4); // one poll for three watchers, not three
+    all.removeAllListeners('change');
+    expect(all.polling).toBe(true); // onlyA still listens
+    onlyA.close();
+    expect(all.polling).toBe(false);
+    const stoppedAt = p.calls;
+    await sleep(350);
+    expect(p.calls).toBe(stoppedAt);
+  });
+
+  test('a failed poll is a warning, and polling goes on; a closed pool ends the watcher', async () => {
+    let n = 0;
+    const pool = {
+      closed: false,
+      mirror: {
+        // eslint-disable-next-line require-yield
+        async *globalStatuses(): AsyncGenerator<MirrorPoolImageStatus> {
+          n++;
+          throw new Error('boom');
+        },
+      },
+    };
+    const { MirrorStatusWatcher } = await import('../../lib/mirror-watch');
+    const w = new MirrorStatusWatcher(pool as unknown as import('../../lib/pool').Pool, null, { intervalMs: 100 });
+    const warnings: unknown[] = [];
+    w.on('warning', (e: unknown) => warnings.push(e));
+    w.on('change', () => undefined);
+    await sleep(250);
+    expect(warnings.length).toBeGreaterThanOrEqual(2);
+    expect(n).toBe(warnings.length);
+    const ended = new Promise<void>((r) => w.once('end', () => r()));
+    pool.closed = true;
+    await ended;
+    expect(w.polling).toBe(false);
+    expect(w.closed).toBe(true);
+    expect(() => new MirrorStatusWatcher(pool as unknown as import('../../lib/pool').Pool, null, { intervalMs: 5 })).toThrow(RangeError);
   });
 });
