@@ -26,7 +26,7 @@ void Teardown(void* arg) { static_cast<Registry*>(arg)->ReleaseAll(); }
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);  // deleted by Node at teardown
-  data->aio = std::make_unique<AioBridge>(env);
+  data->aio = AioBridge::Create(env);
 
   Napi::Function cluster = ClusterWrap::Init(env);
   Napi::Function pool = PoolWrap::Init(env);

@@ -91,7 +91,12 @@ class WatchState final : public std::enable_shared_from_this<WatchState> {
     try {
       fn.Call({});
     } catch (const Napi::Error& e) {
-      e.ThrowAsJavaScriptException();  // a throwing listener is an uncaught exception, as with any event
+      // A throwing listener is an uncaught exception, as with any event; while
+      // the environment terminates even that fails, and must not escape.
+      try {
+        e.ThrowAsJavaScriptException();
+      } catch (...) {
+      }
     }
   }
 

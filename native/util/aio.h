@@ -16,6 +16,7 @@
 #include <rbd/librbd.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <sys/types.h>
 
@@ -26,11 +27,27 @@ namespace xrbd {
 
 class AioOp;
 
-class AioBridge final {
+// Shared-owned: by the addon data and by every op in flight, so a completion
+// arriving while the environment is torn down never finds it freed. Once Node
+// finalizes the thread-safe function (environment teardown), Queue() refuses
+// instead of calling into a destroyed one.
+class AioBridge final : public std::enable_shared_from_this<AioBridge> {
  public:
-  explicit AioBridge(Napi::Env env) {
-    tsfn_ = Tsfn::New(env, "xrbd:aio", 0, 1);
-    tsfn_.Unref(env);
+  static std::shared_ptr<AioBridge> Create(Napi::Env env) {
+    std::shared_ptr<AioBridge> b(new AioBridge());
+    // The finalizer owns one reference, so the bridge outlives the TSFN.
+    auto* keep = new std::shared_ptr<AioBridge>(b);
+    b->tsfn_ = Tsfn::New(env, "xrbd:aio", 0, 1, static_cast<std::nullptr_t*>(nullptr),
+                         [](Napi::Env, std::shared_ptr<AioBridge>* self, std::nullptr_t*) {
+                           {
+                             std::lock_guard<std::mutex> g((*self)->mu_);
+                             (*self)->alive_ = false;
+                           }
+                           delete self;
+                         },
+                         keep);
+    b->tsfn_.Unref(env);
+    return b;
   }
 
   // JS thread: one more / one fewer op in flight.
@@ -42,19 +59,26 @@ class AioBridge final {
   }
 
   // librbd thread. False when the environment is going away.
-  bool Queue(AioOp* op) { return tsfn_.NonBlockingCall(op) == napi_ok; }
+  bool Queue(AioOp* op) {
+    std::lock_guard<std::mutex> g(mu_);
+    return alive_ && tsfn_.NonBlockingCall(op) == napi_ok;
+  }
 
  private:
+  AioBridge() = default;
   static void CallJs(Napi::Env env, Napi::Function, std::nullptr_t*, AioOp* op);
   using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, AioOp, &AioBridge::CallJs>;
   Tsfn tsfn_;
+  std::mutex mu_;
+  bool alive_ = true;
   size_t inflight_ = 0;
 };
 
 class AioOp {
  public:
   AioOp(Napi::Env env, AioBridge* bridge, std::shared_ptr<ImageHandle> image, const char* op)
-      : image(std::move(image)), op_(op), bridge_(bridge), deferred_(Napi::Promise::Deferred::New(env)) {}
+      : image(std::move(image)), op_(op), bridge_(bridge->shared_from_this()),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
   virtual ~AioOp() = default;
   AioOp(const AioOp&) = delete;
   AioOp& operator=(const AioOp&) = delete;
@@ -104,9 +128,12 @@ class AioOp {
     auto* self = static_cast<AioOp*>(arg);
     self->rc_ = rbd_aio_get_return_value(c);
     rbd_aio_release(c);
+    // Hold the bridge ourselves: once queued, the JS thread may delete the op
+    // (and its reference) while Queue() is still returning.
+    std::shared_ptr<AioBridge> bridge = self->bridge_;
     // If the environment is gone the op is leaked on purpose: its Napi
     // references may only be freed on the JS thread, which no longer runs.
-    self->bridge_->Queue(self);
+    bridge->Queue(self);
   }
 
   void Settle(Napi::Env env) {
@@ -121,7 +148,7 @@ class AioOp {
     }
   }
 
-  AioBridge* bridge_;
+  std::shared_ptr<AioBridge> bridge_;
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference pins_[2];
   ssize_t rc_ = 0;
@@ -129,10 +156,19 @@ class AioOp {
 
 inline void AioBridge::CallJs(Napi::Env env, Napi::Function, std::nullptr_t*, AioOp* op) {
   if (env == nullptr) return;  // torn down: see OnComplete
-  AioBridge* bridge = op->bridge_;
-  op->Settle(env);
+  std::shared_ptr<AioBridge> bridge = op->bridge_;
+  // While a worker thread's environment is terminating, JS can no longer run:
+  // settling (and even Unref) fail with a Napi::Error, which must not escape
+  // this callback (std::terminate). Nobody is left to tell.
+  try {
+    op->Settle(env);
+  } catch (...) {
+  }
   delete op;
-  bridge->Finished(env);
+  try {
+    bridge->Finished(env);
+  } catch (...) {
+  }
 }
 
 }  // namespace xrbd

@@ -55,8 +55,12 @@ class Progress final {
           f.Call({Napi::Number::New(env, static_cast<double>(off)), Napi::Number::New(env, static_cast<double>(tot))});
         } catch (const Napi::Error& e) {
           // lib/progress.ts never lets a user callback throw; should anything
-          // else, it surfaces as an uncaught JS exception, not std::terminate.
-          e.ThrowAsJavaScriptException();
+          // else, it surfaces as an uncaught JS exception, not std::terminate
+          // (and while the environment terminates, not at all).
+          try {
+            e.ThrowAsJavaScriptException();
+          } catch (...) {
+          }
         }
       }
     });

@@ -49,7 +49,7 @@ struct AddonData final {
   Napi::FunctionReference cluster_ctor;
   Napi::FunctionReference pool_ctor;
   Napi::FunctionReference image_ctor;
-  std::unique_ptr<AioBridge> aio;  // rbd_aio_* completions → JS thread
+  std::shared_ptr<AioBridge> aio;  // rbd_aio_* completions → JS thread
 };
 
 inline AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }

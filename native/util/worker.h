@@ -47,20 +47,30 @@ class PromiseWorker : public Napi::AsyncWorker {
     rc_ = scope.ok() ? Run() : -ESHUTDOWN;
   }
 
+  // Settling can fail while a worker thread's environment terminates (JS can no
+  // longer run): nothing may escape then, or it is std::terminate.
   void OnOK() final {
     Napi::Env env = Env();
-    if (rc_ < 0) {
-      deferred_.Reject(ErrnoError(env, rc_, op_).Value());
-      return;
-    }
     try {
-      deferred_.Resolve(Result(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      if (rc_ < 0) {
+        deferred_.Reject(ErrnoError(env, rc_, op_).Value());
+        return;
+      }
+      try {
+        deferred_.Resolve(Result(env));
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      }
+    } catch (...) {
     }
   }
 
-  void OnError(const Napi::Error& e) final { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) final {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+    }
+  }
 
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference pins_ = Napi::Persistent(Napi::Object::New(Env()));

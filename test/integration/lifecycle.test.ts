@@ -111,6 +111,58 @@ describe('exit safety', () => {
   });
 });
 
+describe('worker threads', () => {
+  test('a worker terminated with I/O in flight leaves the process healthy, and it exits cleanly', async () => {
+    const name = uniq('worker');
+    await lab.rbd('site-a', ['create', '--size', '4M', `${lab.pool}/${name}`]);
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const [conf, poolName, imageName] = process.argv.slice(1);
+      const body = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        const { Cluster } = require(process.env.XRBD_DIST);
+        (async () => {
+          const c = await Cluster.connect({ confPath: workerData.conf });
+          const p = await c.openPool(workerData.pool);
+          const img = await p.openImage(workerData.image);
+          for (let i = 0; i < 64; i++) img.write(Buffer.alloc(65536, i), i * 65536);
+          for (let i = 0; i < 16; i++) { img.stat(); p.listImages(); }
+          parentPort.postMessage('writing');
+        })();
+      \`;
+      (async () => {
+        for (let round = 0; round < 3; round++) {
+          const w = new Worker(body, { eval: true, workerData: { conf, pool: poolName, image: imageName } });
+          await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+          await w.terminate();
+        }
+        // The main thread still works with the same addon afterwards.
+        const { Cluster } = require(process.env.XRBD_DIST);
+        const c = await Cluster.connect({ confPath: conf });
+        const p = await c.openPool(poolName);
+        const img = await p.openImage(imageName);
+        await img.write(Buffer.alloc(4096, 9), 0);
+        console.log((await img.read(0, 4))[0]);
+        await c.close();
+      })().catch((e) => { console.error(e); process.exit(3); });
+    `;
+    try {
+      const r = await child(script, [lab.site('site-a').confPath, lab.pool, name]);
+      expect({ code: r.code, signal: r.signal, out: r.out.trim() }).toEqual({ code: 0, signal: null, out: '9' });
+    } finally {
+      // Watches of the terminated workers' clients may linger until they time out.
+      for (let i = 0; i < 60; i++) {
+        try {
+          await lab.rbd('site-a', ['rm', '--no-progress', `${lab.pool}/${name}`]);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    }
+  }, 120_000);
+});
+
 describe('garbage collection', () => {
   test('a forgotten image is closed when collected: its watch goes away', async () => {
     const name = uniq('gc');
