@@ -22,6 +22,7 @@ import {
 } from '../../lib';
 import type { MirrorSiteStatus } from '../../lib/mirror-status';
 import { getLab } from '../setup/lab-env';
+import { waitFor } from '../setup/wait';
 
 type Lab = Awaited<ReturnType<typeof getLab>>;
 type Site = 'site-a' | 'site-b';
@@ -33,7 +34,6 @@ const pools: Partial<Record<Site, Pool>> = {};
 let seq = 0;
 const uniq = (what: string) => `${what}-${process.pid}-${++seq}`;
 const MiB = 1024 * 1024;
-const WAIT_MS = 90_000;
 
 /** Images this file made: mirroring disabled on the primary and removed everywhere in afterAll. */
 const made: string[] = [];
@@ -57,23 +57,6 @@ afterAll(async () => {
 }, 240_000);
 
 // ---------------------------------------------------------------- helpers
-
-/** Poll `probe` until it returns something other than undefined; fail after `ms` with what it saw last. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-      last = 'not yet';
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${String(last)}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 /**
  * Open `name` on `site` once rbd-mirror has created the non-primary copy there

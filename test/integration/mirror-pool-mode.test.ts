@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Cluster, type Pool } from '../../lib';
 import type { Lab } from '../../lib/lab';
 import { getLab } from '../setup/lab-env';
+import { waitFor } from '../setup/wait';
 
 let lab: Lab;
 let a: Cluster;
@@ -16,22 +17,6 @@ let poolA: Pool;
 let poolB: Pool;
 const POOL = `pm-${process.pid}`;
 const sha = (x: Uint8Array) => createHash('sha256').update(x).digest('hex');
-
-/** Poll until `probe` gives a value; bounded. */
-async function eventually<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 beforeAll(async () => {
   lab = await getLab();
@@ -67,12 +52,12 @@ test('in pool mode an image created with journaling is mirrored with no explicit
     await image.write(data, 1024 * 1024);
     await image.flush();
   }
-  const copy = await eventually('the copy on site-b holds the data', 90_000, async () => {
+  const copy = await waitFor('the copy on site-b holds the data', async () => {
     await using remote = await poolB.openImage(name, { readOnly: true });
     const info = await remote.mirror.info();
     const bytes = await remote.read(1024 * 1024, data.length);
     return info.primary === false && sha(bytes) === sha(data) ? info : undefined;
-  });
+  }, 90_000);
   expect(copy.state).toBe('enabled');
   const cli = JSON.parse(await lab.rbd('site-b', ['info', '--format', 'json', `${POOL}/${name}`])) as {
     mirroring: { state: string; primary: boolean; mode: string };

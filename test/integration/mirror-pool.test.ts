@@ -7,6 +7,7 @@
 import { Cluster, InvalidArgument, NotFound, type Pool, RbdError } from '../../lib';
 import type { Lab } from '../../lib/lab';
 import { getLab } from '../setup/lab-env';
+import { waitFor } from '../setup/wait';
 
 let lab: Lab;
 let a: Cluster;
@@ -56,22 +57,6 @@ interface CliStatus {
 
 async function cli<T>(site: string, args: string[]): Promise<T> {
   return JSON.parse(await lab.rbd(site, [...args, '--format', 'json'])) as T;
-}
-
-/** Poll `probe` until it returns a value (not undefined), or fail after `ms`. */
-async function eventually<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -321,10 +306,10 @@ describe('bootstrap between two fresh pools', () => {
   test("once the rbd-mirror daemons have met, each peer carries the other pool's mirror uuid", async () => {
     const uuidA = await pairA.mirror.uuid();
     const uuidB = await pairB.mirror.uuid();
-    const met = await eventually('the peers to register', 60_000, async () => {
+    const met = await waitFor('the peers to register', async () => {
       const [pa, pb] = await Promise.all([pairA.mirror.listPeers(), pairB.mirror.listPeers()]);
       return pa[0]?.mirrorUuid && pb[0]?.mirrorUuid ? { a: pa[0].mirrorUuid, b: pb[0].mirrorUuid } : undefined;
-    });
+    }, 60_000);
     expect(met).toEqual({ a: uuidB, b: uuidA });
     const infoB = await cli<CliInfo>('site-b', ['mirror', 'pool', 'info', PAIR]);
     expect(infoB.peers![0].mirror_uuid).toBe(uuidA);
@@ -335,10 +320,10 @@ describe('bootstrap between two fresh pools', () => {
       await pairA.createImage(name, 8 * 1024 * 1024, { features: ['layering', 'exclusive-lock'] });
       await lab.rbd('site-a', ['mirror', 'image', 'enable', `${PAIR}/${name}`, 'snapshot']);
     }
-    const names = await eventually('the images on site-b', 90_000, async () => {
+    const names = await waitFor('the images on site-b', async () => {
       const n = await pairB.listImages();
       return n.length === 2 ? n : undefined;
-    });
+    }, 90_000);
     expect(names).toEqual([IMAGE, IMAGE2]);
   });
 
@@ -358,7 +343,7 @@ describe('bootstrap between two fresh pools', () => {
     const [spec] = (await pairA.listImageSpecs()).filter((x) => x.name === IMAGE);
     const info = (await pairA.mirror.imageInfos()).find((i) => i.id === spec.id)!;
     // rbd-mirror registers the copy's global id just after creating it: bounded wait.
-    const found = await eventually('the copy registered', 30_000, async () => (await pairB.mirror.findImageByGlobalId(info.globalId)) ?? undefined);
+    const found = await waitFor('the copy registered', async () => (await pairB.mirror.findImageByGlobalId(info.globalId)) ?? undefined, 30_000);
     const [specB] = (await pairB.listImageSpecs()).filter((x) => x.name === IMAGE);
     expect(found).toEqual({ id: specB.id, name: IMAGE });
     expect(await pairB.mirror.findImageByGlobalId('00000000-0000-4000-8000-000000000000')).toBeNull();
@@ -374,7 +359,7 @@ describe('bootstrap between two fresh pools', () => {
 
   test('status({ verbose }) agrees with the CLI on health, states and per-image states', async () => {
     const show = (s: { state: string; up: boolean }) => `${s.up ? 'up' : 'down'}+${s.state}`;
-    const agreed = await eventually('status agreement', 60_000, async () => {
+    const agreed = await waitFor('status agreement', async () => {
       const [mine, theirs] = await Promise.all([
         pairA.mirror.status({ verbose: true }),
         cli<CliStatus>('site-a', ['mirror', 'pool', 'status', '--verbose', PAIR]),
@@ -401,28 +386,28 @@ describe('bootstrap between two fresh pools', () => {
         })),
       };
       return JSON.stringify(m) === JSON.stringify(t) ? m : undefined;
-    });
+    }, 60_000);
     expect(agreed.images.map((i) => i.name)).toEqual([IMAGE, IMAGE2]);
   });
 
   test("globalStatuses() parses a replaying peer site's description into a snapshot replay status", async () => {
-    const site = await eventually('a replaying peer site', 60_000, async () => {
+    const site = await waitFor('a replaying peer site', async () => {
       for await (const st of pairA.mirror.globalStatuses()) {
         const p = st.peers.find((x) => x.state === 'replaying');
         if (p) return p;
       }
       return undefined;
-    });
+    }, 60_000);
     expect(site.siteName).toBe('site-b');
     expect(site.description.startsWith('replaying, {')).toBe(true);
     expect(site.replay?.kind).toBe('snapshot');
   });
 
   test('instanceIds() maps each mirrored image to an rbd-mirror instance the CLI lists', async () => {
-    const ids = await eventually('both images assigned', 60_000, async () => {
+    const ids = await waitFor('both images assigned', async () => {
       const m = await pairA.mirror.instanceIds();
       return m.size === 2 ? m : undefined;
-    });
+    }, 60_000);
     const status = await cli<CliStatus>('site-a', ['mirror', 'pool', 'status', '--verbose', PAIR]);
     const instances = new Set(status.daemons!.map((d) => d.instance_id));
     expect([...ids.keys()].sort()).toEqual((await pairA.listImageSpecs()).map((x) => x.id).sort());
@@ -465,14 +450,14 @@ describe('mirror-snapshot schedules', () => {
 
   test('snapshotScheduleStatus() lists the scheduled images as `rbd mirror snapshot schedule status` does', async () => {
     // The manager picks up newly mirrored images on its own refresh (about a minute): bounded wait.
-    const mine = await eventually('scheduled images', 75_000, async () => {
+    const mine = await waitFor('scheduled images', async () => {
       const [m, theirs] = await Promise.all([
         pairA.mirror.snapshotScheduleStatus(),
         cli<Array<{ schedule_time: string; image: string }>>('site-a', ['mirror', 'snapshot', 'schedule', 'status', '--pool', PAIR]),
       ]);
       const same = JSON.stringify(m.map((x) => ({ schedule_time: x.scheduleTime, image: x.image }))) === JSON.stringify(theirs);
       return m.length > 0 && same ? m : undefined;
-    });
+    }, 75_000);
     for (const s of mine) {
       expect([`${PAIR}/${IMAGE}`, `${PAIR}/${IMAGE2}`]).toContain(s.image);
       expect(s.scheduleTime).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:00$/);

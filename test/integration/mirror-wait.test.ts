@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Cluster, type Image, InvalidArgument, type MirrorStatusChange, type Pool, RbdError, Timeout } from '../../lib';
 import { getLab } from '../setup/lab-env';
+import { waitFor } from '../setup/wait';
 
 type Lab = Awaited<ReturnType<typeof getLab>>;
 type Site = 'site-a' | 'site-b';
@@ -33,22 +34,6 @@ afterAll(async () => {
   for (const name of made) await cleanup(name);
   for (const site of ['site-b', 'site-a'] as const) await clusters[site]?.close();
 }, 240_000);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-      last = 'not yet';
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${String(last)}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 async function openWhenThere(site: Site, name: string): Promise<Image> {
   const image = await waitFor(`${name} on ${site}`, () => pool(site).openImage(name));
