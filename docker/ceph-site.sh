@@ -9,13 +9,19 @@
 #   ceph-site.sh stop   --dir DIR [--purge]
 #   ceph-site.sh status --dir DIR
 #   ceph-site.sh resume --dir DIR [--timeout SECS]
+#   ceph-site.sh kill   --dir DIR --daemon mon|mgr|osd|rbd-mirror [--signal SIG] [--timeout SECS]
+#   ceph-site.sh start-daemon --dir DIR --daemon mon|mgr|osd|rbd-mirror [--timeout SECS]
 #
 # `start` always creates a fresh cluster (wiping DIR after stopping whatever a
 # previous run left there).  `resume` restarts the daemons of a stopped site
 # on its existing data (same fsid, keys, pools and mirroring peers); with
 # memstore the OSD's data survives only a clean `stop` (it is saved on umount),
 # not a SIGKILL.  `status` exits 0 iff pid files exist and all those daemons
-# are alive.  MEMSTORE_BYTES (default 4 GiB) caps the memstore OSD: memory is
+# are alive.  `kill` sends one daemon a signal (default KILL) and waits, bounded,
+# until it is gone (STOP/CONT: no wait); `start-daemon` starts that one daemon
+# again on the site's data and waits until it serves (mon: answers; mgr:
+# available; osd: active; rbd-mirror: still alive after 0.5 s) — for fault
+# injection, the rest of the site keeps running.  MEMSTORE_BYTES (default 4 GiB) caps the memstore OSD: memory is
 # used only as data is written, but a full OSD blocks every write.
 #
 # Layout of DIR: ceph.conf, *.keyring, site.json, mon/ mgr/ osd/ (daemon data),
@@ -31,13 +37,13 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 log() { [[ -n "${CEPH_SITE_QUIET:-}" ]] || echo "$PROG: $*" >&2; }
 
 usage() {
-  sed -n '7,11p' "$0" >&2
+  sed -n '7,13p' "$0" >&2
   exit 2
 }
 
 # ---------------------------------------------------------------- arguments
 CMD="${1:-}"; [[ -n "$CMD" ]] || usage; shift
-DIR="" NAME="" MON_PORT="" PORT_MIN="" PORT_MAX="" OBJECTSTORE=memstore TIMEOUT=60 PURGE=0
+DIR="" NAME="" MON_PORT="" PORT_MIN="" PORT_MAX="" OBJECTSTORE=memstore TIMEOUT=60 PURGE=0 DAEMON="" SIGNAL=KILL
 while (($#)); do
   case "$1" in
     --dir) DIR="${2:?}"; shift 2 ;;
@@ -48,6 +54,8 @@ while (($#)); do
     --objectstore) OBJECTSTORE="${2:?}"; shift 2 ;;
     --timeout) TIMEOUT="${2:?}"; shift 2 ;;
     --purge) PURGE=1; shift ;;
+    --daemon) DAEMON="${2:?}"; shift 2 ;;
+    --signal) SIGNAL="${2:?}"; shift 2 ;;
     -h|--help) usage ;;
     *) die "unknown argument: $1" ;;
   esac
@@ -56,7 +64,7 @@ done
 if [[ ! -d "$DIR" ]]; then
   case "$CMD" in
     start) mkdir -p "$DIR" 2>/dev/null || die "cannot create directory $DIR" ;;
-    stop) exit 0 ;;                                   # nothing to stop
+    stop|kill) exit 0 ;;                              # nothing to stop
     status) echo "not running (no $DIR)"; exit 1 ;;
     *) die "no such directory: $DIR" ;;
   esac
@@ -181,9 +189,41 @@ if [[ "$CMD" == status ]]; then
   exit $rc
 fi
 
-case "$CMD" in start|resume) ;; *) usage ;; esac
+# ---------------------------------------------------------------- one daemon
+daemon_id() {  # daemon_id mon|mgr|osd|rbd-mirror -> its record name in run/ (mon.a, ...)
+  case "$1" in
+    mon) echo mon.a ;;
+    mgr) echo mgr.x ;;
+    osd) echo osd.0 ;;
+    rbd-mirror)
+      local n; n="$(site_name_from_dir)"
+      [[ -n "$n" ]] || die "$DIR has no .ceph-site marker naming the site"
+      echo "client.rbd-mirror.$n" ;;
+    *) die "--daemon must be mon, mgr, osd or rbd-mirror (got '$1')" ;;
+  esac
+}
 
-if [[ "$CMD" == resume ]]; then
+if [[ "$CMD" == kill ]]; then
+  [[ -n "$DAEMON" ]] || die "--daemon is required"
+  [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "--timeout must be a number (got '$TIMEOUT')"
+  SIGNAL="${SIGNAL#SIG}"
+  [[ "$SIGNAL" =~ ^[A-Z0-9]+$ ]] || die "bad --signal '$SIGNAL'"
+  d="$(daemon_id "$DAEMON")"; p="$(pid_of "$d")"
+  if ! alive "$p"; then log "$d is not running"; exit 0; fi
+  kill -s "$SIGNAL" "$p" 2>/dev/null || die "kill -s $SIGNAL $p ($d) failed"
+  case "$SIGNAL" in STOP|TSTP|CONT|HUP|USR1|USR2|19|18|1) log "$d (pid $p): sent SIG$SIGNAL"; exit 0 ;; esac
+  deadline=$(( $(date +%s%N) / 1000000 + TIMEOUT * 1000 ))
+  while alive "$p"; do
+    (( $(date +%s%N) / 1000000 < deadline )) || die "$d (pid $p) still running ${TIMEOUT}s after SIG$SIGNAL; see $LOGD/ceph-$d.log"
+    sleep 0.05
+  done
+  log "$d (pid $p) gone after SIG$SIGNAL"
+  exit 0
+fi
+
+case "$CMD" in start|resume|start-daemon) ;; *) usage ;; esac
+
+if [[ "$CMD" == resume || "$CMD" == start-daemon ]]; then
   [[ -f "$DIR/.ceph-site" && -f "$CONF" && -f "$DIR/site.json" ]] || die "$DIR holds no complete site to resume (run start first)"
   kv() { sed -n "s/^$1=//p" "$DIR/.ceph-site" | head -n1; }
   NAME="$(kv name)"; MON_PORT="$(kv mon_port)"; PORT_MIN="$(kv port_min)"; PORT_MAX="$(kv port_max)"
@@ -213,7 +253,11 @@ remaining() { local r=$((DEADLINE - $(now))); ((r > 0)) && echo "$r" || echo 0; 
 
 # 1. stop what a killed run may have left behind (DIR is wiped after the port check)
 WIPE=0
-if [[ "$CMD" == resume ]]; then
+if [[ "$CMD" == start-daemon ]]; then
+  [[ -n "$DAEMON" ]] || die "--daemon is required"
+  ONE="$(daemon_id "$DAEMON")"
+  if alive "$(pid_of "$ONE")"; then log "$ONE is already running"; exit 0; fi
+elif [[ "$CMD" == resume ]]; then
   if "$0" status --dir "$DIR" >/dev/null 2>&1; then log "site $NAME is already running"; exit 0; fi
   stop_site
 elif [[ -n "$(ls -A "$DIR" 2>/dev/null)" ]]; then
@@ -232,7 +276,9 @@ port_taken() {
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && return 0
   return 1
 }
-port_taken "$MON_PORT" && die "mon port 127.0.0.1:$MON_PORT is already in use; cannot start site $NAME"
+if [[ "$CMD" != start-daemon || "$ONE" == mon.a ]]; then
+  port_taken "$MON_PORT" && die "mon port 127.0.0.1:$MON_PORT is already in use; cannot start site $NAME"
+fi
 ((WIPE)) && find "$DIR" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 
 MIRROR_ID="rbd-mirror.$NAME"
@@ -427,6 +473,41 @@ wait_mon() {
     sleep 0.3
   done
 }
+
+if [[ "$CMD" == start-daemon ]]; then
+  # One daemon on the running site. A failure must not stop the rest of the
+  # site (STARTED=0 keeps fail() and the EXIT trap from calling stop_site).
+  case "$ONE" in
+    mon.a)
+      launch mon.a ceph-mon -c "$CONF" -i a -f; STARTED=0
+      CEPH_T=3; wait_mon ;;
+    mgr.x)
+      launch mgr.x ceph-mgr -c "$CONF" -i x -f; STARTED=0
+      while :; do
+        check_alive mgr.x
+        [[ "$(cephq mgr stat -f json 2>/dev/null | grep -o '"available": *[a-z]*' | grep -o '[a-z]*$')" == true ]] && break
+        (($(remaining) > 0)) || fail "timed out after ${TIMEOUT}s waiting for mgr.x to become available" "$(logfile_of mgr.x)"
+        sleep 0.5
+      done ;;
+    osd.0)
+      launch osd.0 ceph-osd -c "$CONF" -i 0 -f; STARTED=0
+      # active = booted and marked up in the osdmap it holds
+      while :; do
+        check_alive osd.0
+        st="$(timeout -k 1 3 ceph --admin-daemon "$RUN/ceph-osd.0.asok" status 2>/dev/null || true)"
+        grep -q '"state": *"active"' <<<"$st" && break
+        (($(remaining) > 0)) || fail "timed out after ${TIMEOUT}s waiting for osd.0 to become active" "$(logfile_of osd.0)"
+        sleep 0.3
+      done ;;
+    client.rbd-mirror.*)
+      CEPH_CONF="$CONF" launch "$ONE" rbd-mirror -c "$CONF" --id "$MIRROR_ID" -f; STARTED=0
+      sleep 0.5
+      check_alive "$ONE" ;;
+  esac
+  trap - EXIT INT TERM
+  log "$ONE of site $NAME up again in $(( $(now) - START_TS ))s"
+  exit 0
+fi
 
 launch mon.a ceph-mon -c "$CONF" -i a -f
 CEPH_T=3

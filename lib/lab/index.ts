@@ -2,7 +2,7 @@
 // RBD mirroring between them) for this SDK's integration tests and for users' own.
 // Self-contained: it drives docker/ceph-site.sh and the ceph/rbd CLIs, not the addon.
 export { Lab, defaultLabDir, siteScriptPath, packageRoot } from './lab';
-export type { LabSiteInfo, LabOptions, LabAdoptOptions, LabObjectstore, LabMirrorMode } from './lab';
+export type { LabSiteInfo, LabOptions, LabAdoptOptions, LabObjectstore, LabMirrorMode, LabDaemon, LabSignal } from './lab';
 export { LabCommandError, run } from './exec';
 export type { RunOptions, RunResult } from './exec';
 export { findLabDaemons, findProcessesMentioning, isAlive, recordedPids } from './procs';

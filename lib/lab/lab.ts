@@ -21,6 +21,10 @@ export interface LabSiteInfo {
 }
 
 export type LabObjectstore = 'memstore' | 'bluestore';
+/** One daemon of a site, for fault injection (killDaemon / startDaemon). */
+export type LabDaemon = 'mon' | 'mgr' | 'osd' | 'rbd-mirror';
+/** Signals killDaemon sends: SIGKILL/SIGTERM wait until the daemon is gone, SIGSTOP/SIGCONT freeze and thaw it. */
+export type LabSignal = 'SIGKILL' | 'SIGTERM' | 'SIGINT' | 'SIGSTOP' | 'SIGCONT';
 export type LabMirrorMode = 'image' | 'pool';
 
 export interface LabOptions {
@@ -421,6 +425,65 @@ export class Lab {
     }
   }
 
+  // ------------------------------------------------------------------ single daemons (fault injection)
+
+  /**
+   * Send one daemon of a site a signal (default SIGKILL) and, unless it is SIGSTOP/SIGCONT, wait (bounded) until
+   * it is gone. The rest of the site keeps running; startDaemon() brings it back. A daemon that is not running is
+   * left alone. With memstore a killed OSD loses its data: use `objectstore: 'bluestore'` to restart one.
+   */
+  async killDaemon(site: string, daemon: LabDaemon, signal: LabSignal = 'SIGKILL', opts: { timeoutMs?: number } = {}): Promise<void> {
+    const s = this.#fileSite(site);
+    checkDaemon(daemon);
+    const secs = Math.max(1, Math.ceil((opts.timeoutMs ?? 15_000) / 1000));
+    try {
+      await run('bash', [siteScriptPath(), 'kill', '--dir', s.dir, '--daemon', daemon, '--signal', signal, '--timeout', String(secs)], {
+        timeoutMs: secs * 1000 + 10_000,
+        env: this.#env,
+        onStderrLine: (l) => this.#log(`[${site}] ${l}`),
+      });
+    } catch (e) {
+      throw new Error(`lab: ${signal} to ${daemon} of site ${site} failed: ${scriptError(e)} (log: ${this.daemonLog(site, daemon)})`);
+    }
+  }
+
+  /**
+   * Start one daemon of a running site again on its data (after killDaemon) and wait until it serves: the mon
+   * answers, the mgr is available, the OSD is active, rbd-mirror stays up. Resolves at once if it is running.
+   */
+  async startDaemon(site: string, daemon: LabDaemon, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const s = this.#fileSite(site);
+    checkDaemon(daemon);
+    const secs = Math.max(5, Math.ceil((opts.timeoutMs ?? 60_000) / 1000));
+    try {
+      await run('bash', [siteScriptPath(), 'start-daemon', '--dir', s.dir, '--daemon', daemon, '--timeout', String(secs)], {
+        timeoutMs: secs * 1000 + 15_000,
+        env: this.#env,
+        onStderrLine: (l) => this.#log(`[${site}] ${l}`),
+      });
+    } catch (e) {
+      throw new Error(`lab: ${daemon} of site ${site} failed to start: ${scriptError(e)} (log: ${this.daemonLog(site, daemon)})`);
+    }
+  }
+
+  /** The pid of one daemon of a site if it is running, else null. */
+  async daemonPid(site: string, daemon: LabDaemon): Promise<number | null> {
+    const s = this.#fileSite(site);
+    checkDaemon(daemon);
+    try {
+      const pid = parseInt((await fsp.readFile(path.join(s.dir, 'run', `${daemonRecord(s, daemon)}.pid`), 'utf8')).trim(), 10);
+      return (await isAlive(pid)) ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Path of one daemon's log file (`<site>/log/ceph-<daemon>.log`), for failure messages. */
+  daemonLog(site: string, daemon: LabDaemon): string {
+    const s = this.#fileSite(site);
+    return path.join(s.logDir, `ceph-${daemonRecord(s, daemon)}.log`);
+  }
+
   // ------------------------------------------------------------------ CLIs
 
   /** Run `ceph -c <site conf> args...`; resolves with stdout, rejects with stderr in the message. */
@@ -579,6 +642,17 @@ export class Lab {
         throw new Error(`lab: unexpected mirroring set-up on ${s.name}: ${JSON.stringify(info)}`);
     }
   }
+}
+
+const DAEMONS: readonly LabDaemon[] = ['mon', 'mgr', 'osd', 'rbd-mirror'];
+
+function checkDaemon(daemon: LabDaemon): void {
+  if (!DAEMONS.includes(daemon)) throw new Error(`lab: unknown daemon '${String(daemon)}' (one of ${DAEMONS.join(', ')})`);
+}
+
+/** The name a site's daemon has in run/<name>.pid and log/ceph-<name>.log. */
+function daemonRecord(s: LabSiteInfo, daemon: LabDaemon): string {
+  return { mon: 'mon.a', mgr: 'mgr.x', osd: 'osd.0', 'rbd-mirror': `client.${s.mirrorClientId}` }[daemon];
 }
 
 /** The useful part of a site-script failure: its `ceph-site:` error lines (else the whole message). */
