@@ -41,7 +41,6 @@ MIRROR="${XRBD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 log() { echo "container-lab: $*" >&2; }
 die() { echo "container-lab: $*" >&2; exit 1; }
-now() { date +%s; }
 
 [[ "$BASE_PORT" =~ ^[0-9]+$ ]] || die "bad XRBD_CONTAINER_BASE_PORT '$BASE_PORT'"
 mkdir -p "$LAB_DIR"
@@ -50,106 +49,18 @@ CTR_PREFIX="xrbd-p${BASE_PORT}"          # container names: xrbd-p20100-site-a, 
 container_of() { echo "$CTR_PREFIX-$1"; }
 mon_port_of() { local i; for i in "${!SITES[@]}"; do [[ "${SITES[$i]}" == "$1" ]] && echo $((BASE_PORT + 100 * i)); done; return 0; }
 
-as_root() {
-  if [[ "$(id -u)" -eq 0 ]]; then "$@"
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"
-  else die "needs root for: $*"
-  fi
-}
-
-# ------------------------------------------------------------------ engine
-ENGINE="${XRBD_CONTAINER_ENGINE:-}"
-pick_engine() {
-  [[ -n "$ENGINE" ]] && return 0
-  if command -v docker >/dev/null && timeout 15 docker info >/dev/null 2>&1; then ENGINE=docker; else ENGINE=podman; fi
-}
-
-# podman as this machine kind needs it: runc (crun fails on its cgroups), cgroupfs,
-# no default ulimits; in a project-local containers.conf, not the system's.
-podman_setup() {
-  local need=()
-  command -v podman >/dev/null || need+=(podman)
-  command -v runc >/dev/null || need+=(runc)
-  if ((${#need[@]})); then
-    command -v apt-get >/dev/null || die "podman/runc missing and no apt-get: install ${need[*]} (or a Docker engine)"
-    log "installing ${need[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
-  [[ "$(id -u)" -eq 0 ]] || die "podman needs root here (rootful storage, host network/pid namespace)"
-  local conf="$LAB_DIR/containers.conf"
-  cat >"$conf.tmp" <<'EOF'
-# written by scripts/container-lab.sh (CONTAINERS_CONF): podman on this kind of machine
-[containers]
-default_ulimits = []
-
-[engine]
-cgroup_manager = "cgroupfs"
-runtime = "runc"
-events_logger = "file"
-EOF
-  mv "$conf.tmp" "$conf"
-  export CONTAINERS_CONF="$conf"
-}
-
-engine() { "$ENGINE" "$@"; }
-
-setup_engine() {
-  pick_engine
-  case "$ENGINE" in
-    podman) podman_setup ;;
-    docker) command -v docker >/dev/null || die "no docker client" ;;
-    *) die "XRBD_CONTAINER_ENGINE must be docker or podman (got '$ENGINE')" ;;
-  esac
-}
-
-image_exists() { engine image inspect "$1" >/dev/null 2>&1; }
+# engine set-up (podman: runc, cgroupfs, a containers.conf in $LAB_DIR) and the base image
+ENGINE_STATE_DIR="$LAB_DIR"
+# shellcheck source=scripts/container-engine.sh
+source scripts/container-engine.sh
 
 # ------------------------------------------------------------------ images
-# Debian 12 minbase through debootstrap (no registry needed, only a Debian mirror)
-build_base_debootstrap() {
-  local name="$1" root t0
-  if ! command -v debootstrap >/dev/null; then
-    log "installing debootstrap"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
-  fi
-  t0=$(now)
-  root="$(mktemp -d /var/tmp/xrbd-debootstrap.XXXXXX)"
-  log "building base image $name: debootstrap --variant=minbase bookworm ($MIRROR)"
-  if ! timeout 900 debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$LAB_DIR/debootstrap.log" 2>&1; then
-    rm -rf "$root"
-    die "debootstrap failed; see $LAB_DIR/debootstrap.log"
-  fi
-  local base="${MIRROR%/debian}"
-  cat >"$root/etc/apt/sources.list" <<EOF
-deb $MIRROR bookworm main
-deb $MIRROR bookworm-updates main
-deb $base/debian-security bookworm-security main
-EOF
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* 2>/dev/null || true
-  tar -C "$root" -c . | engine import --change 'CMD ["/bin/bash"]' - "$name" >/dev/null
-  rm -rf "$root"
-  log "base image $name built in $(( $(now) - t0 )) s"
-}
-
 context_hash() { cat docker/Dockerfile docker/entrypoint.sh docker/ceph-site.sh | sha256sum | cut -c1-16; }
 
 ensure_images() {
-  local base="${XRBD_BASE_IMAGE:-}" t0 hash have
-  if [[ -z "$base" ]]; then
-    if [[ "$ENGINE" == docker ]]; then base=debian:bookworm; else base=localhost/xrbd-debian:bookworm; fi
-  fi
-  if [[ "${XRBD_REBUILD:-0}" == 1 ]] || ! image_exists "$base"; then
-    if [[ "$base" == localhost/* ]]; then
-      build_base_debootstrap "$base"
-    else
-      log "pulling $base"
-      timeout 600 "$ENGINE" pull "$base" >/dev/null || die "cannot pull $base (set XRBD_BASE_IMAGE=localhost/xrbd-debian:bookworm to build one with debootstrap)"
-    fi
-  else
-    log "base image $base: cached"
-  fi
+  local base t0 hash have
+  ensure_base_image
+  base="$BASE_IMAGE"
   hash="$(context_hash)"
   have="$(engine image inspect --format '{{ index .Config.Labels "xrbd.context" }}' "$SITE_IMAGE" 2>/dev/null || true)"
   if [[ "${XRBD_REBUILD:-0}" != 1 && "$have" == "$hash" ]]; then
