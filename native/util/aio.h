@@ -3,8 +3,12 @@
 //
 // An AioOp lives from submission (JS thread) to settlement (JS thread). In
 // between, librbd calls OnComplete on one of its own threads: that only reads
-// the return value, releases the completion and queues the op with a
-// NonBlockingCall — it never blocks and never touches Napi::. No libuv pool
+// the return value, releases the completion and pushes the op onto the
+// bridge's lock-free list of completed ops — it never blocks and never touches
+// Napi::. Only the push that finds the list empty calls the thread-safe
+// function; that one call drains the whole list and settles every op in it, so
+// at queue depth N one wake-up, one call into the module and one microtask
+// checkpoint serve up to N completions instead of one each. No libuv pool
 // thread is held while the I/O is in flight. The op pins the caller's Buffer
 // (used in place, zero copy) and the wrapped image until it settles.
 //
@@ -15,6 +19,7 @@
 #include <napi.h>
 #include <rbd/librbd.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,8 +42,8 @@ class AioBridge final : public std::enable_shared_from_this<AioBridge> {
     std::shared_ptr<AioBridge> b(new AioBridge());
     // The finalizer owns one reference, so the bridge outlives the TSFN.
     auto* keep = new std::shared_ptr<AioBridge>(b);
-    b->tsfn_ = Tsfn::New(env, "xrbd:aio", 0, 1, static_cast<std::nullptr_t*>(nullptr),
-                         [](Napi::Env, std::shared_ptr<AioBridge>* self, std::nullptr_t*) {
+    b->tsfn_ = Tsfn::New(env, "xrbd:aio", 0, 1, b.get(),
+                         [](Napi::Env, std::shared_ptr<AioBridge>* self, AioBridge*) {
                            {
                              std::lock_guard<std::mutex> g((*self)->mu_);
                              (*self)->alive_ = false;
@@ -50,26 +55,29 @@ class AioBridge final : public std::enable_shared_from_this<AioBridge> {
     return b;
   }
 
-  // JS thread: one more / one fewer op in flight.
+  // JS thread: one more op in flight / `n` fewer.
   void Started(Napi::Env env) {
     if (inflight_++ == 0) tsfn_.Ref(env);
   }
-  void Finished(Napi::Env env) {
-    if (--inflight_ == 0) tsfn_.Unref(env);
+  void Finished(Napi::Env env, size_t n) {
+    if ((inflight_ -= n) == 0) tsfn_.Unref(env);
   }
 
-  // librbd thread. False when the environment is going away.
-  bool Queue(AioOp* op) {
-    std::lock_guard<std::mutex> g(mu_);
-    return alive_ && tsfn_.NonBlockingCall(op) == napi_ok;
-  }
+  // librbd thread: push a completed op. Only the push onto an empty list wakes
+  // the JS thread; the others ride on that wake-up. False when the environment
+  // is going away (the op then stays on the list, leaked on purpose: see
+  // OnComplete).
+  bool Queue(AioOp* op);
 
  private:
   AioBridge() = default;
-  static void CallJs(Napi::Env env, Napi::Function, std::nullptr_t*, AioOp* op);
-  using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, AioOp, &AioBridge::CallJs>;
+  // JS thread: settle every op on the list, in completion order.
+  static void CallJs(Napi::Env env, Napi::Function, AioBridge* self, std::nullptr_t*);
+  using Tsfn = Napi::TypedThreadSafeFunction<AioBridge, std::nullptr_t, &AioBridge::CallJs>;
   Tsfn tsfn_;
-  std::mutex mu_;
+  // Completed ops, newest first (a Treiber stack: push by CAS, drain by exchange).
+  std::atomic<AioOp*> done_{nullptr};
+  std::mutex mu_;  // guards alive_ against the finalizer; taken once per wake-up, not per op
   bool alive_ = true;
   size_t inflight_ = 0;
 };
@@ -128,8 +136,8 @@ class AioOp {
     auto* self = static_cast<AioOp*>(arg);
     self->rc_ = rbd_aio_get_return_value(c);
     rbd_aio_release(c);
-    // Hold the bridge ourselves: once queued, the JS thread may delete the op
-    // (and its reference) while Queue() is still returning.
+    // Hold the bridge ourselves: once pushed, the JS thread may delete the op
+    // (and its reference) while Queue() is still running.
     std::shared_ptr<AioBridge> bridge = self->bridge_;
     // If the environment is gone the op is leaked on purpose: its Napi
     // references may only be freed on the JS thread, which no longer runs.
@@ -152,21 +160,49 @@ class AioOp {
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference pins_[2];
   ssize_t rc_ = 0;
+  AioOp* next_ = nullptr;  // on the bridge's list of completed ops
 };
 
-inline void AioBridge::CallJs(Napi::Env env, Napi::Function, std::nullptr_t*, AioOp* op) {
+inline bool AioBridge::Queue(AioOp* op) {
+  AioOp* head = done_.load(std::memory_order_relaxed);
+  do {
+    op->next_ = head;
+  } while (!done_.compare_exchange_weak(head, op, std::memory_order_release, std::memory_order_relaxed));
+  if (head != nullptr) return true;  // a wake-up is already on its way and will drain this op too
+  std::lock_guard<std::mutex> g(mu_);
+  return alive_ && tsfn_.NonBlockingCall(nullptr) == napi_ok;
+}
+
+inline void AioBridge::CallJs(Napi::Env env, Napi::Function, AioBridge* self, std::nullptr_t*) {
   if (env == nullptr) return;  // torn down: see OnComplete
-  std::shared_ptr<AioBridge> bridge = op->bridge_;
+  // Take the whole list: a completion arriving from now on finds it empty and
+  // wakes us again. Reverse it into completion order.
+  AioOp* op = self->done_.exchange(nullptr, std::memory_order_acquire);
+  AioOp* fifo = nullptr;
+  size_t n = 0;
+  while (op != nullptr) {
+    AioOp* next = op->next_;
+    op->next_ = fifo;
+    fifo = op;
+    op = next;
+    n++;
+  }
   // While a worker thread's environment is terminating, JS can no longer run:
   // settling (and even Unref) fail with a Napi::Error, which must not escape
-  // this callback (std::terminate). Nobody is left to tell.
-  try {
-    op->Settle(env);
-  } catch (...) {
+  // this callback (std::terminate). Nobody is left to tell. `self` outlives
+  // the ops: the TSFN's finalizer holds it.
+  while (fifo != nullptr) {
+    AioOp* next = fifo->next_;
+    try {
+      fifo->Settle(env);
+    } catch (...) {
+    }
+    delete fifo;
+    fifo = next;
   }
-  delete op;
+  if (n == 0) return;
   try {
-    bridge->Finished(env);
+    self->Finished(env, n);
   } catch (...) {
   }
 }
