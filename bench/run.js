@@ -4,6 +4,7 @@
 //
 //   node bench/run.js [--repeats 2] [--seconds 5] [--warmup 1] [--rss-ops 1000000] [--rss-max-seconds 240]
 //                     [--cases 4k-randwrite-qd32,...] [--no-rss] [--no-save] [--keep-lab]
+//                     [--baseline-addon path/to/other/xrbd.node]
 //
 // - Starts its OWN lab (bench/tmp/lab, mon port 19100, memstore, no mirroring),
 //   never the shared one in .lab, and stops it at the end (also on SIGINT/SIGTERM).
@@ -21,6 +22,10 @@
 //   (process start, connect, open, close) is subtracted. fio's own figure is kept
 //   in the JSON as fioThreadCpuUsPerOp.
 // - Raw output: bench/results/<date>-<host>.txt and .json.
+// - The addon: XRBD_ADDON if set, else the one node-gyp-build finds (build/Release).
+//   --baseline-addon adds a fourth client, node-rbd-base: the same bench script with
+//   that addon, run in the same lab and the same rotation as the others, for an A/B
+//   comparison of two builds under the same conditions.
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -44,7 +49,7 @@ const CASES = [
   { id: '4m-seqwrite-qd4', op: 'write', bs: 4194304, qd: 4, pattern: 'seq', fioRw: 'write' },
   { id: '4m-seqread-qd4', op: 'read', bs: 4194304, qd: 4, pattern: 'seq', fioRw: 'read' },
 ];
-const CLIENTS = ['fio', 'python-rbd', 'node-rbd'];
+let CLIENTS = ['fio', 'python-rbd', 'node-rbd']; // + 'node-rbd-base' with --baseline-addon
 
 const TARGETS = {
   iops4kQd32: 0.9, // ≥ 90 % of fio's IOPS at 4 KiB QD32
@@ -67,6 +72,7 @@ function parseArgs(argv) {
     rss: true,
     save: true,
     keepLab: false,
+    baselineAddon: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -83,6 +89,7 @@ function parseArgs(argv) {
     else if (a === '--no-rss') o.rss = false;
     else if (a === '--no-save') o.save = false;
     else if (a === '--keep-lab') o.keepLab = true;
+    else if (a === '--baseline-addon') o.baselineAddon = val();
     else throw new Error(`unknown argument ${a}`);
   }
   for (const k of ['repeats', 'seconds', 'warmup', 'rssOps', 'rssMaxSeconds']) {
@@ -240,23 +247,25 @@ async function runPython(c, conf, opts) {
 // The addon the node clients load: a copy taken at start (XRBD_ADDON), so that a
 // rebuild by someone else in the same tree during the run cannot change or remove it.
 let addonEnv = {};
+let baseAddonEnv = {};
 
-function snapshotAddon() {
-  const src = process.env.XRBD_ADDON ? path.resolve(process.env.XRBD_ADDON) : require('node-gyp-build').path(ROOT);
-  const dst = path.join(TMP, 'addon', 'xrbd.node');
+function snapshotAddon(from, name) {
+  const src = path.resolve(from);
+  const dst = path.join(TMP, 'addon', name, 'xrbd.node');
   fs.mkdirSync(path.dirname(dst), { recursive: true });
   fs.copyFileSync(src, dst);
-  addonEnv = { XRBD_ADDON: dst };
   const sha = require('node:crypto').createHash('sha256').update(fs.readFileSync(dst)).digest('hex');
-  return { from: path.relative(ROOT, src), built: fs.statSync(src).mtime.toISOString(), sha256: sha.slice(0, 16) };
+  return { env: { XRBD_ADDON: dst }, info: { from: path.relative(ROOT, src), built: fs.statSync(src).mtime.toISOString(), sha256: sha.slice(0, 16) } };
 }
 
-async function runNode(c, conf, opts) {
-  const { stdout } = await runProcess(process.execPath, ['--expose-gc', path.join(__dirname, 'node_rbd_bench.js'), ...clientArgs(c, conf, opts)], { env: addonEnv });
+async function runNode(c, conf, opts, env = addonEnv) {
+  const { stdout } = await runProcess(process.execPath, ['--expose-gc', path.join(__dirname, 'node_rbd_bench.js'), ...clientArgs(c, conf, opts)], { env });
   return lastJsonLine(stdout);
 }
 
-const RUNNERS = { fio: runFio, 'python-rbd': runPython, 'node-rbd': runNode };
+const runNodeBase = async (c, conf, opts) => ({ ...(await runNode(c, conf, opts, baseAddonEnv)), client: 'node-rbd-base' });
+
+const RUNNERS = { fio: runFio, 'python-rbd': runPython, 'node-rbd': runNode, 'node-rbd-base': runNodeBase };
 
 // ------------------------------------------------------------------ environment
 
@@ -295,13 +304,24 @@ async function main() {
   const started = new Date();
   const t0 = Date.now();
   const m = machine();
-  m.addon = snapshotAddon();
+  const addon = snapshotAddon(process.env.XRBD_ADDON || require('node-gyp-build').path(ROOT), 'a');
+  addonEnv = addon.env;
+  m.addon = addon.info;
+  if (opts.baselineAddon) {
+    const base = snapshotAddon(opts.baselineAddon, 'base');
+    baseAddonEnv = base.env;
+    m.baselineAddon = base.info;
+    CLIENTS = [...CLIENTS, 'node-rbd-base'];
+  }
   out(`@x/rbd benchmark — ${started.toISOString()}`);
   out(`machine: ${m.host}, ${m.nproc} × ${m.cpuModel}${m.hypervisor ? ' (VM)' : ''}, ${m.memoryGiB} GiB RAM, Linux ${m.kernel}`);
   out(`software: ${m.ceph}; ${m.fio}; python ${m.python}; node ${m.node}`);
   out(`addon: ${m.addon.from} (built ${m.addon.built}, sha256 ${m.addon.sha256}…), loaded from a copy in bench/tmp/addon`);
+  if (m.baselineAddon) {
+    out(`baseline addon (client node-rbd-base): ${m.baselineAddon.from} (built ${m.baselineAddon.built}, sha256 ${m.baselineAddon.sha256}…)`);
+  }
   out(`cluster: ${m.objectstore}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  out(`plan: ${cases.length} cases × 3 clients × ${opts.repeats} repeats, ${opts.warmup} s warm-up + ${opts.seconds} s each; RSS over ${opts.rss ? opts.rssOps : 0} ops`);
+  out(`plan: ${cases.length} cases × ${CLIENTS.length} clients × ${opts.repeats} repeats, ${opts.warmup} s warm-up + ${opts.seconds} s each; RSS over ${opts.rss ? opts.rssOps : 0} ops`);
   out();
 
   const { Lab } = require(path.join(ROOT, 'dist', 'lab'));
@@ -415,14 +435,16 @@ function summarize(record, cases) {
         repeats: rs.length,
       };
       if (client === 'fio') by[client].fioThreadCpuUsPerOp = mean(rs.map((x) => x.fioThreadCpuUsPerOp));
-      if (client === 'node-rbd') by[client].eventLoopDelayP99Ms = mean(rs.map((x) => x.eventLoopDelayMs.p99));
+      if (client.startsWith('node-rbd')) by[client].eventLoopDelayP99Ms = mean(rs.map((x) => x.eventLoopDelayMs.p99));
     }
     const ours = by['node-rbd'];
     const fio = by.fio;
     const py = by['python-rbd'];
+    const base = by['node-rbd-base'];
     rows.push({
       case: c.id,
       ...by,
+      ...(base ? { base: { iopsVsFio: base.iops / fio.iops, cpuVsFio: base.cpuUsPerOp / fio.cpuUsPerOp, iopsVsPython: base.iops / py.iops } } : {}),
       iopsVsFio: ours.iops / fio.iops,
       cpuVsFio: ours.cpuUsPerOp / fio.cpuUsPerOp,
       iopsVsPython: ours.iops / py.iops,
@@ -443,15 +465,31 @@ function report(record, cases, opts) {
     for (const client of CLIENTS) {
       const x = row[client];
       const ours = client === 'node-rbd';
+      const base = client === 'node-rbd-base';
+      const vs = ours ? row : base ? row.base : null;
       out(
-        `| ${row.case} | ${ours ? '**@x/rbd**' : client} | ${fmt(x.iops)} | ${fmt(x.mibps, 1)} | ${fmt(x.cpuUsPerOp, 1)} | ` +
-          (ours
-            ? `${pct(row.iopsVsFio)} | ${fmt(row.cpuVsFio, 2)}× | ${row.beatsPython ? 'ahead' : 'BEHIND'} (${fmt(row.iopsVsPython, 2)}×) |`
+        `| ${row.case} | ${ours ? '**@x/rbd**' : base ? '@x/rbd (baseline addon)' : client} | ${fmt(x.iops)} | ${fmt(x.mibps, 1)} | ${fmt(x.cpuUsPerOp, 1)} | ` +
+          (vs
+            ? `${pct(vs.iopsVsFio)} | ${fmt(vs.cpuVsFio, 2)}× | ${vs.iopsVsPython > 1 ? 'ahead' : 'BEHIND'} (${fmt(vs.iopsVsPython, 2)}×) |`
             : '| | |'),
       );
     }
   }
   out();
+  if (rows.length && rows[0]['node-rbd-base']) {
+    out('A/B, this addon vs the baseline addon, same lab, interleaved (per repeat: IOPS, CPU µs/op):');
+    for (const row of rows) {
+      const runs = (client) => record.runs.filter((x) => x.case === row.case && x.client === client);
+      const each = (client) => runs(client).map((x) => `${fmt(x.iops)}/${fmt(x.cpuUsPerOp, 1)}`).join(' ');
+      const a = row['node-rbd'];
+      const b = row['node-rbd-base'];
+      out(
+        `  ${row.case}: IOPS ${fmt(a.iops / b.iops, 3)}×, CPU/op ${fmt(a.cpuUsPerOp / b.cpuUsPerOp, 3)}× ` +
+          `(this: ${each('node-rbd')}; baseline: ${each('node-rbd-base')}; fio: ${each('fio')}; python: ${each('python-rbd')})`,
+      );
+    }
+    out();
+  }
   out('fio\'s own usr+sys figure (its job thread only, RUSAGE_THREAD; not comparable): ' +
     rows.map((r) => `${r.case} ${fmt(r.fio.fioThreadCpuUsPerOp, 1)} µs/op`).join(', '));
   out();
