@@ -119,18 +119,27 @@ export interface NativeBinding {
   versions(): { rados: string; rbd: string; rbdHeader: string };
 }
 
+let loadedFrom: string | undefined;
+
 function load(): NativeBinding {
   const root = path.join(__dirname, '..');
+  // XRBD_ADDON: load a specific build (development, or a cmake-js build in another folder).
+  const override = process.env.XRBD_ADDON;
   try {
-    // XRBD_ADDON: load a specific build (development, or a cmake-js build in another folder).
-    const override = process.env.XRBD_ADDON;
+    // node-gyp-build's choice: build/Release/xrbd.node, else the matching file in
+    // prebuilds/<platform>-<arch>/ (only that one when PREBUILDS_ONLY is set)
+    const file = override
+      ? path.resolve(override)
+      : // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    if (override) return require(path.resolve(override)) as NativeBinding;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('node-gyp-build')(root) as NativeBinding;
+    const b = require(file) as NativeBinding;
+    loadedFrom = file;
+    return b;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     const hints: string[] = [];
+    if (override) hints.push(`XRBD_ADDON=${override} is set: unset it to load the package's own build`);
     if (/librbd\.so/.test(reason)) hints.push('librbd.so.1 is missing: install librbd1 (apt-get install librbd1)');
     if (/librados\.so/.test(reason)) hints.push('librados.so.2 is missing: install librados2 (apt-get install librados2)');
     if (/No native build was found/.test(reason)) {
@@ -138,6 +147,9 @@ function load(): NativeBinding {
         'no prebuilt binary matches this platform and none was built: install librbd-dev and librados-dev, ' +
           'then run `npm rebuild @x/rbd` (or `bash scripts/setup-system.sh` from a clone)',
       );
+      if (process.env.PREBUILDS_ONLY) {
+        hints.push('PREBUILDS_ONLY is set, so build/ is not looked at: unset it, or make the prebuild (npm run build:prebuilds)');
+      }
     }
     const e = new Error(
       `@x/rbd: cannot load the native addon: ${reason}` + (hints.length ? `\n  fix: ${hints.join('\n  fix: ')}` : ''),
@@ -165,4 +177,15 @@ export function nativeArea<T>(area: string): T {
 export function native(): NativeBinding {
   binding ??= load();
   return binding;
+}
+
+/**
+ * The file the addon was loaded from, loading it first if need be: `XRBD_ADDON`
+ * when set, else node-gyp-build's choice — `build/Release/xrbd.node` when built
+ * from source, or the prebuilt `prebuilds/<platform>-<arch>/@x+rbd.napi.glibc.node`
+ * (the only candidate when `PREBUILDS_ONLY=1`). For diagnostics and the tests.
+ */
+export function addonPath(): string {
+  native();
+  return loadedFrom as string;
 }

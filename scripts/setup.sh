@@ -7,6 +7,16 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh
 
+# PREBUILDS_ONLY=1 (node-gyp-build loads only prebuilds/): fail before anything
+# (npm install's node-gyp-build included) would build the addon instead.
+if [ -n "${PREBUILDS_ONLY:-}" ]; then
+  prebuild=$(ls prebuilds/linux-"$(node -p process.arch)"/*.node 2>/dev/null | head -n1 || true)
+  if [ -z "$prebuild" ]; then
+    echo "setup: PREBUILDS_ONLY is set but prebuilds/linux-$(node -p process.arch)/ has no addon: npm run build:prebuilds" >&2
+    exit 1
+  fi
+fi
+
 # npm dependencies, from the lock file, when node_modules is missing or older.
 # `npm install`, not `npm ci`: npm 11's ci rejects this lock file for lacking the
 # other platforms' optional bindings of a dev dependency (unrs-resolver), which
@@ -16,9 +26,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm install --no-audit --no-fund
 fi
 
-# The addon: rebuild when missing or older than any native source.
+# The addon: rebuild when missing or older than any native source; not with
+# PREBUILDS_ONLY=1, where the prebuilt binary is what gets loaded.
 addon=build/Release/xrbd.node
-if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
+if [ -n "${PREBUILDS_ONLY:-}" ]; then
+  echo "setup: PREBUILDS_ONLY is set: using $prebuild, not building the addon"
+elif [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
   echo "setup: building the native addon"
   npm run --silent build:native >/dev/null
 fi
