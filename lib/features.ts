@@ -25,6 +25,10 @@ export function isFeatureName(s: string): s is FeatureName {
 
 /** Names for a feature bitmask, in bit order; unknown bits become 'unknown(n)'. */
 export function featureNames(bits: number): Array<FeatureName | UnknownFeature> {
+  // A negative bigint never reaches 0 below: refuse anything but a 64-bit mask.
+  if (typeof bits !== 'number' && typeof bits !== 'bigint') throw new TypeError(`bits must be a number, got ${typeof bits}`);
+  if (typeof bits === 'number' && !Number.isSafeInteger(bits)) throw new RangeError(`bits must be a safe integer, got ${bits}`);
+  if (bits < 0 || BigInt(bits) >= 1n << 64n) throw new RangeError(`bits must be between 0 and 2^64-1, got ${bits}`);
   const out: Array<FeatureName | UnknownFeature> = [];
   let rest = BigInt(bits);
   for (let bit = 0n; rest !== 0n; bit++) {

@@ -32,7 +32,7 @@ export const io = (): NativeIo => (cached ??= nativeArea<NativeIo>('io'));
 /** The op flags for IoOptions (0 when none). */
 export function opFlags(options: IoOptions | undefined): number {
   if (options === undefined) return 0;
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
   const f = options.fadvise;
   if (f === undefined) return 0;
   const flags = io().fadvise;

@@ -1,7 +1,7 @@
 /** Image-level RBD mirroring: `rbd mirror image ...` and `rbd journal info/status`. */
 import { constants } from 'node:os';
 import type { ErrorContext } from './errors';
-import { ImageBusy, InvalidArgument, RbdError, rbdError } from './errors';
+import { ImageBusy, InvalidArgument, RbdError, closedError, rbdError } from './errors';
 import type { Image } from './image';
 import {
   CLIENT_PAGE,
@@ -430,6 +430,7 @@ export class ImageMirror {
 
   /** Watch this image's mirroring status: pool.mirror.watch() filtered to this image (shares the pool's poll). */
   watch(options?: MirrorWatchOptions): MirrorStatusWatcher {
+    if (this.#image.closed) throw closedError(this.#context('watch'), 'image');
     return new MirrorStatusWatcher(this.#image.pool, this.#image.name, options);
   }
 }

@@ -4,7 +4,7 @@ import { featureBits } from './features';
 import type { Image } from './image';
 import type { NativeImage, NativePool } from './native';
 import { nativeArea } from './native';
-import type { Pool } from './pool';
+import { Pool } from './pool';
 import { withProgress, type ProgressCallback } from './progress';
 import { checkBoolean, checkInt, checkName, checkOptions } from './validate';
 
@@ -315,9 +315,8 @@ export class ImageSnapshots {
    */
   async clone(snapshot: string, targetPool: Pool, name: string, options?: CloneOptions): Promise<void> {
     checkName(snapshot, 'snapshot name');
-    if (targetPool === null || typeof targetPool !== 'object' || typeof targetPool._call !== 'function') {
-      throw new TypeError('targetPool must be a Pool');
-    }
+    // instanceof, not a look for _call: an Image has one too.
+    if (!(targetPool instanceof Pool)) throw new TypeError('targetPool must be a Pool');
     checkName(name, 'clone name');
     const o = checkOptions<CloneOptions>(options);
     const opts: Array<[number, number]> = [];
@@ -335,6 +334,12 @@ export class ImageSnapshots {
     }
     if (o.cloneFormat !== undefined) opts.push([ImageOption.cloneFormat, checkInt(o.cloneFormat, 'cloneFormat', 1, 2)]);
 
+    // The last check (it asks each cluster for its fsid). librbd links a clone to
+    // its parent by pool id: across clusters it would "succeed" and point at
+    // whatever has that id there.
+    if (!targetPool.closed && !this.#image.pool.closed && targetPool.cluster.fsid() !== this.#image.pool.cluster.fsid()) {
+      throw new RangeError('targetPool must be a pool of the image\'s cluster: a clone cannot have its parent in another cluster');
+    }
     // Both handles must stay open for the call: run it as an in-flight operation
     // of each. The native error is converted once, here, with the parent's names.
     const image = this.#image;

@@ -2,9 +2,9 @@
 import { InvalidArgument, rbdError, type ErrorContext } from './errors';
 import { FEATURES, featureBits, featureNames, type FeatureName, type UnknownFeature } from './features';
 import type { NativeImage } from './native';
-import { imageOptions, type CreateImageOptions, type Pool } from './pool';
+import { Pool, imageOptions, type CreateImageOptions } from './pool';
 import { withProgress, type ProgressCallback } from './progress';
-import { checkBoolean, checkName, checkOptions, checkU64 } from './validate';
+import { checkBoolean, checkCallback, checkName, checkOptions, checkU64 } from './validate';
 import { diffExtents, type DiffExtent, type DiffOptions } from './image-diff';
 import { ImageMetadata } from './image-metadata';
 import { checkBytes, checkLength, io, opFlags, type IoOptions } from './image-io';
@@ -203,6 +203,7 @@ export class Image extends Resource {
     checkU64(size, 'size');
     const o = checkOptions<ResizeOptions>(options);
     const allowShrink = o.allowShrink === undefined ? false : checkBoolean(o.allowShrink, 'allowShrink');
+    checkCallback(o.onProgress, 'onProgress'); // before the size check, which reads the image
     if (!allowShrink) {
       const current = (await this.stat()).size;
       if (BigInt(size) < BigInt(current)) {
@@ -300,9 +301,8 @@ export class Image extends Resource {
    * `rbd cp`). Options are those of createImage, for the copy.
    */
   async copy(pool: Pool, name: string, options?: CopyOptions): Promise<void> {
-    if (pool === null || typeof pool !== 'object' || typeof (pool as Pool)._call !== 'function') {
-      throw new TypeError('pool must be a Pool');
-    }
+    // instanceof, not a look for _call: an Image has one too.
+    if (!(pool instanceof Pool)) throw new TypeError('pool must be a Pool');
     checkName(name, 'image name');
     const { onProgress, ...create } = checkOptions<CopyOptions>(options);
     const opts = imageOptions(create);

@@ -72,6 +72,7 @@ const JOURNAL_COMMIT_AGE_MS = 5000;
 const DEFAULT_TIMEOUT = 300_000;
 const DEFAULT_POLL = 1000;
 const STATUS_ON_TIMEOUT_MS = 3000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function context(image: Image, op: string): ErrorContext {
   const p = image.pool;
@@ -79,12 +80,17 @@ function context(image: Image, op: string): ErrorContext {
 }
 
 function checkWaitOptions(options: unknown): { timeoutMs: number; pollMs: number; signal: AbortSignal | undefined } {
-  if (options !== undefined && (options === null || typeof options !== 'object')) throw new TypeError('options must be an object');
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw new TypeError('options must be an object');
+  }
   const o = (options ?? {}) as MirrorWaitOptions;
-  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw new RangeError('timeoutMs must be a number >= 0');
-  const pollMs = o.pollMs ?? DEFAULT_POLL;
-  if (typeof pollMs !== 'number' || !Number.isFinite(pollMs) || pollMs < 10) throw new RangeError('pollMs must be a number >= 10');
+  // undefined means the default; null is a mistake, not "no value".
+  const timeoutMs = o.timeoutMs === undefined ? DEFAULT_TIMEOUT : o.timeoutMs;
+  if (typeof timeoutMs !== 'number') throw new TypeError(`timeoutMs must be a number, got ${timeoutMs === null ? 'null' : typeof timeoutMs}`);
+  if (!(timeoutMs >= 0)) throw new RangeError('timeoutMs must be a number >= 0');
+  const pollMs = o.pollMs === undefined ? DEFAULT_POLL : o.pollMs;
+  if (typeof pollMs !== 'number') throw new TypeError(`pollMs must be a number, got ${pollMs === null ? 'null' : typeof pollMs}`);
+  if (!Number.isFinite(pollMs) || pollMs < 10) throw new RangeError('pollMs must be a number >= 10');
   const signal = o.signal;
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
     throw new TypeError('signal must be an AbortSignal');
@@ -179,7 +185,10 @@ async function poll(
     err.lastStatus = status;
     return err;
   };
-  const timer = setTimeout(() => void timeout().then((e) => stop?.(e)), Math.max(0, deadline - Date.now()));
+  // setTimeout takes at most 2^31-1 ms (a longer delay fires at once): past that
+  // (Infinity included) the deadline is left to the poll loop's own check.
+  const left = Math.max(0, deadline - Date.now());
+  const timer = left <= MAX_TIMER_MS ? setTimeout(() => void timeout().then((e) => stop?.(e)), left) : undefined;
   let sleepTimer: NodeJS.Timeout | undefined;
   const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, stopped]);
   try {
@@ -231,7 +240,9 @@ export async function waitForState(
 export async function waitForReplication(image: Image, options?: WaitForReplicationOptions): Promise<void> {
   const opts = checkWaitOptions(options);
   const peer = (options ?? {}).peer;
-  if (peer !== undefined && (peer === null || typeof peer !== 'object' || typeof peer.mirror !== 'object')) {
+  // A Pool has a `mirror` too: look for what only an image's has.
+  const peerMirror = (peer as { mirror?: { waitForReplication?: unknown } } | null | undefined)?.mirror;
+  if (peer !== undefined && (peer === null || typeof peer !== 'object' || typeof peerMirror?.waitForReplication !== 'function')) {
     throw new TypeError('peer must be an Image');
   }
   const started = Date.now();

@@ -73,6 +73,7 @@ export function diffMirrorStatuses(
 
 const DEFAULT_INTERVAL = 5000;
 const MIN_INTERVAL = 100;
+const MAX_INTERVAL = 2 ** 31 - 1;
 
 interface Subscriber {
   intervalMs: number;
@@ -204,10 +205,14 @@ export class MirrorStatusWatcher extends EventEmitter implements AsyncIterable<M
   /** @internal Made by pool.mirror.watch() / image.mirror.watch(). */
   constructor(pool: Pool, image: string | null, options?: MirrorWatchOptions) {
     super();
-    if (options !== undefined && (options === null || typeof options !== 'object')) throw new TypeError('options must be an object');
-    const ms = options?.intervalMs ?? DEFAULT_INTERVAL;
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < MIN_INTERVAL) {
-      throw new RangeError(`intervalMs must be a number >= ${MIN_INTERVAL}`);
+    if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+      throw new TypeError('options must be an object');
+    }
+    const ms = options?.intervalMs === undefined ? DEFAULT_INTERVAL : options.intervalMs;
+    if (typeof ms !== 'number') throw new TypeError(`intervalMs must be a number, got ${ms === null ? 'null' : typeof ms}`);
+    // setTimeout fires at once for a delay past 2^31-1 ms: that would be a busy poll.
+    if (!Number.isFinite(ms) || ms < MIN_INTERVAL || ms > MAX_INTERVAL) {
+      throw new RangeError(`intervalMs must be a number from ${MIN_INTERVAL} to ${MAX_INTERVAL}`);
     }
     this.#intervalMs = ms;
     this.#poller = pollerOf(pool);

@@ -175,6 +175,10 @@ export class PoolGroups {
     checkName(imageName, 'image name');
     const imageCtx = { pool: imagePool.name, namespace: imagePool.namespace, image: imageName, subject: 'image' as const };
     if (imagePool.closed) throw closedError({ op, ...imageCtx }, 'pool');
+    // Groups and images refer to each other by pool id: another cluster's pool would be linked as if it were this one's.
+    if (!this.#pool.closed && imagePool.cluster.fsid() !== this.#pool.cluster.fsid()) {
+      throw new RangeError("imagePool must be a pool of the group's cluster");
+    }
     // The image's pool counts the call as in flight too; its own error naming
     // is skipped (the raw native error goes to the group pool's, which names both).
     await this.#call(

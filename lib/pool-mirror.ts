@@ -774,6 +774,9 @@ export class PoolMirror {
    * poll of globalStatuses(). See lib/mirror-watch.ts.
    */
   watch(options?: MirrorWatchOptions): MirrorStatusWatcher {
+    if (this.#pool.closed) {
+      throw closedError({ op: 'mirror.watch', cluster: this.#pool.cluster.name, pool: this.#pool.name, namespace: this.#pool.namespace }, 'pool');
+    }
     return new MirrorStatusWatcher(this.#pool, null, options);
   }
 }

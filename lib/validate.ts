@@ -42,6 +42,11 @@ export function checkInt(value: unknown, what: string, min: number, max: number)
   return value;
 }
 
+/** An optional callback (onProgress...): undefined or a function. */
+export function checkCallback(value: unknown, what: string): void {
+  if (value !== undefined && typeof value !== 'function') throw new TypeError(`${what} must be a function, got ${describe(value)}`);
+}
+
 export function checkBoolean(value: unknown, what: string): boolean {
   if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean, got ${describe(value)}`);
   return value;
