@@ -8,6 +8,7 @@ import { Pool } from './pool';
 import { Resource } from './resource';
 import { checkInt, checkName, checkOptions, checkString } from './validate';
 
+/** How `Cluster.connect()` connects: conf file, monitors, user and key, options, timeouts. */
 export interface ConnectOptions {
   /**
    * ceph.conf to read. Default: the standard search path (CEPH_CONF,
@@ -39,11 +40,13 @@ export interface ConnectOptions {
   operationTimeoutMs?: number;
 }
 
+/** Options of `cluster.openPool()`. */
 export interface OpenPoolOptions {
   /** RADOS namespace within the pool. Default: the default namespace. */
   namespace?: string;
 }
 
+/** The librados and librbd versions in use (`Cluster.versions()`). */
 export interface LibraryVersions {
   /** librados version loaded at run time, e.g. '3.0.0'. */
   rados: string;
@@ -55,9 +58,13 @@ export interface LibraryVersions {
 
 /** Cluster-wide usage, as `ceph df` totals it. */
 export interface ClusterStats {
+  /** Raw capacity in KiB. */
   kb: number;
+  /** Raw KiB used. */
   kbUsed: number;
+  /** Raw KiB available. */
   kbAvail: number;
+  /** Objects stored, in all pools. */
   numObjects: number;
 }
 
@@ -83,6 +90,11 @@ const admin = (): NativeAdmin => nativeArea<NativeAdmin>('admin');
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * A connection to a Ceph cluster (a librados client): `Cluster.connect()`,
+ * then pools, cluster-wide usage, configuration and monitor/manager commands.
+ * Close it (or `await using` it) when done; closing it closes its pools.
+ */
 export class Cluster extends Resource {
   protected readonly kind = 'cluster';
   readonly #native: NativeCluster;

@@ -26,10 +26,15 @@ export function errnoCode(errno: number): string {
 export interface ErrorContext {
   /** The SDK operation, e.g. 'openImage'. */
   op: string;
+  /** The cluster name. */
   cluster?: string;
+  /** The pool. */
   pool?: string;
+  /** The RBD namespace within the pool. */
   namespace?: string;
+  /** The image. */
   image?: string;
+  /** The snapshot. */
   snapshot?: string;
   /** The image group, for `rbd group ...` calls. */
   group?: string;
@@ -37,6 +42,11 @@ export interface ErrorContext {
   subject?: 'pool' | 'image' | 'snapshot' | 'object' | 'group' | 'namespace';
 }
 
+/**
+ * A failed librados/librbd call. Every error the SDK rejects with for a
+ * failing native call is an RbdError, usually one of its subclasses chosen by
+ * the errno (and, for ENOENT, by what was looked up).
+ */
 export class RbdError extends Error {
   /** Positive errno, as librados/librbd returned it (negated). */
   readonly errno: number;
@@ -46,10 +56,15 @@ export class RbdError extends Error {
   readonly op: string;
   /** The librados/librbd function that failed, when known. */
   readonly nativeOp?: string;
+  /** The pool the call was about, when it was about one. */
   readonly pool?: string;
+  /** The RBD namespace within the pool, when not the default one. */
   readonly namespace?: string;
+  /** The image the call was about, when it was about one. */
   readonly image?: string;
+  /** The snapshot the call was about, when it was about one. */
   readonly snapshot?: string;
+  /** The image group the call was about, when it was about one. */
   readonly group?: string;
 
   constructor(errno: number, ctx: ErrorContext, detail?: string, nativeOp?: string) {
@@ -78,27 +93,45 @@ export class RbdError extends Error {
   }
 }
 
+/** EPERM / EACCES: the cephx user lacks the capability for this call. */
 export class PermissionDenied extends RbdError {}
+/** ENOENT for something other than a pool, image, snapshot, group or namespace (an object, a peer, ...). */
 export class NotFound extends RbdError {}
+/** ENOENT: the pool does not exist. */
 export class PoolNotFound extends NotFound {}
+/** ENOENT: the image does not exist (or is not in this namespace). */
 export class ImageNotFound extends NotFound {}
+/** ENOENT: the image has no snapshot of that name. */
 export class SnapshotNotFound extends NotFound {}
 /** An image group (`rbd group`) that does not exist. */
 export class GroupNotFound extends NotFound {}
 /** An RBD namespace (`rbd namespace`) that does not exist. */
 export class NamespaceNotFound extends NotFound {}
+/** EEXIST: an image (or snapshot, group, peer...) of that name already exists. */
 export class ImageExists extends RbdError {}
+/** EROFS: the image is read-only here (opened read-only, at a snapshot, or a non-primary mirrored copy). */
 export class ReadOnlyImage extends RbdError {}
+/** EBUSY: the image is in use (watchers, a held lock, clones still attached). */
 export class ImageBusy extends RbdError {}
+/** ENOTEMPTY: the image still has snapshots (or a group still has images). */
 export class ImageHasSnapshots extends RbdError {}
+/** EINVAL: librbd refused an argument or the state the image is in. */
 export class InvalidArgument extends RbdError {}
+/** ENOSPC: the cluster or pool is full. */
 export class NoSpace extends RbdError {}
+/** ETIMEDOUT: the cluster did not answer in time (see `timeoutMs` and `operationTimeoutMs`), or a wait timed out. */
 export class Timeout extends RbdError {}
+/** ESHUTDOWN: the cluster connection has been shut down. */
 export class ConnectionShutdown extends RbdError {}
+/** EOPNOTSUPP: the image, pool or cluster does not support the operation (a missing feature, an old OSD). */
 export class OperationNotSupported extends RbdError {}
+/** ENOSYS: this librbd/librados does not implement the call. */
 export class FunctionNotSupported extends RbdError {}
+/** EDOM: an argument is out of the range librbd accepts. */
 export class ArgumentOutOfRange extends RbdError {}
+/** EDQUOT: a pool quota is reached. */
 export class DiskQuotaExceeded extends RbdError {}
+/** EIO: an I/O error reported by the OSDs or librbd. */
 export class IOError extends RbdError {}
 /** compareAndWrite found different data: nothing was written. */
 export class CompareMismatch extends RbdError {

@@ -36,6 +36,7 @@ const WINDOW = 1024 * 1024 * 1024;
 /** At most this many extents come back from one native call, whatever the window holds. */
 const MAX_EXTENTS = 4096;
 
+/** Options of `image.diff()` (like `rbd diff`). */
 export interface DiffOptions {
   /** Extents changed since this snapshot; default: since the image was created (`rbd diff --from-snap`). */
   fromSnapshot?: string;
@@ -47,8 +48,11 @@ export interface DiffOptions {
   length?: number;
 }
 
+/** A changed extent of the image, as `image.diff()` yields them. */
 export interface DiffExtent {
+  /** Start of the extent, in bytes. */
   offset: number;
+  /** Length of the extent, in bytes. */
   length: number;
   /** false: the extent holds data; true: it was discarded / is zero. */
   zero: boolean;
@@ -106,6 +110,7 @@ async function* walk(image: Image, o: CheckedDiffOptions): AsyncGenerator<DiffEx
   }
 }
 
+/** Options of `exportDiff()` (like `rbd export-diff`). */
 export interface ExportDiffOptions {
   /** The diff starts at this snapshot (`--from-snap`); default: the whole image since its creation. */
   fromSnapshot?: string;
@@ -120,6 +125,7 @@ export interface ExportDiffOptions {
   wholeObject?: boolean;
 }
 
+/** What `exportDiff()` wrote. */
 export interface ExportDiffResult {
   /** The image size recorded in the stream (at the end snapshot). */
   size: number;

@@ -9,6 +9,7 @@ import { nativeArea } from './native';
 /** librados fadvise hints for one I/O (rbd_aio_read2 / write2 op flags). */
 export type Fadvise = 'random' | 'sequential' | 'willneed' | 'dontneed' | 'nocache';
 
+/** Per-I/O options of read, write and the other data calls. */
 export interface IoOptions {
   /** A caching hint for this I/O. */
   fadvise?: Fadvise;

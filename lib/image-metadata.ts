@@ -14,6 +14,7 @@ interface NativeMetadata {
 
 const api = (): NativeMetadata => nativeArea<NativeMetadata>('metadata');
 
+/** An image's key/value metadata (`image.metadata`), like `rbd image-meta get/set/remove/list`. */
 export class ImageMetadata {
   readonly #image: Image;
 

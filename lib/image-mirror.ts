@@ -75,6 +75,7 @@ export type MirrorImageEnableMode = 'journal' | 'snapshot';
 export interface MirrorImageInfo {
   /** The id shared by the image's copies on every site; '' when mirroring is disabled. */
   globalId: string;
+  /** Whether mirroring is enabled for the image (or being enabled or disabled). */
   state: MirrorImageState;
   /** Whether this copy is the primary (writable) one. */
   primary: boolean;
@@ -82,7 +83,9 @@ export interface MirrorImageInfo {
 
 /** An image's mirroring status on every site, like `rbd mirror image status`. */
 export interface MirrorImageStatus {
+  /** The image name. */
   name: string;
+  /** Its mirroring state on this site. */
   info: MirrorImageInfo;
   /**
    * This site's status. A site whose rbd-mirror has not reported yet shows as
@@ -93,11 +96,13 @@ export interface MirrorImageStatus {
   peers: MirrorSiteStatus[];
 }
 
+/** Options of `image.mirror.disable()`. */
 export interface MirrorDisableOptions {
   /** Disable even on a non-primary image (like `--force`); the other copies are left as they are. */
   force?: boolean;
 }
 
+/** Options of `image.mirror.promote()`. */
 export interface MirrorPromoteOptions {
   /**
    * Promote even though the peer is still primary or did not demote cleanly
@@ -107,6 +112,7 @@ export interface MirrorPromoteOptions {
   force?: boolean;
 }
 
+/** Options of `image.mirror.createSnapshot()` (like `rbd mirror image snapshot`). */
 export interface MirrorSnapshotOptions {
   /** Do not ask the image's users to quiesce I/O first (like `--skip-quiesce`). */
   skipQuiesce?: boolean;
@@ -124,6 +130,7 @@ function hasErrno(err: unknown, errno: number): err is RbdError {
   return err instanceof RbdError && err.errno === errno;
 }
 
+/** Mirroring of one image (`image.mirror`), like `rbd mirror image ...`. */
 export class ImageMirror {
   readonly #image: Image;
 

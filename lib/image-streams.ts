@@ -22,6 +22,7 @@ const DEFAULT_QUEUE_DEPTH = 4;
 const MAX_QUEUE_DEPTH = 1024;
 const MAX_CHUNK = 1024 * MiB;
 
+/** Options of `image.createReadStream()`. */
 export interface ReadStreamOptions {
   /** First byte to read. Default 0. */
   start?: number;
@@ -42,6 +43,7 @@ export interface ReadStreamOptions {
   fadvise?: Fadvise;
 }
 
+/** Options of `image.createWriteStream()`. */
 export interface WriteStreamOptions {
   /** Offset of the first byte written. Default 0. */
   start?: number;
@@ -58,6 +60,7 @@ export interface WriteStreamOptions {
   fadvise?: Fadvise;
 }
 
+/** Options of `image.exportTo()` (like `rbd export`). */
 export interface ExportOptions {
   /** Called with the bytes exported so far and the image size. */
   onProgress?: ProgressCallback;
@@ -65,6 +68,7 @@ export interface ExportOptions {
   queueDepth?: number;
 }
 
+/** Options of `pool.importFrom()` (like `rbd import`). */
 export interface ImportOptions {
   /**
    * Size of the new image in bytes. Required when importing from a stream;
@@ -155,6 +159,7 @@ export class ImageReadStream extends Readable {
     return this.#bytesRead;
   }
 
+  /** @internal Node's stream implementation hook. */
   override _construct(callback: (error?: Error | null) => void): void {
     this.#image.stat().then(
       (s) => {
@@ -165,11 +170,13 @@ export class ImageReadStream extends Readable {
     );
   }
 
+  /** @internal Node's stream implementation hook. */
   override _read(): void {
     this.#wanted = true;
     this.#pump();
   }
 
+  /** @internal Node's stream implementation hook. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#slots = [];
     // The buffers belong to librbd until each read completes: close only after.
@@ -297,14 +304,17 @@ export class ImageWriteStream extends Writable {
     return this.#acked - this.start;
   }
 
+  /** @internal Node's stream implementation hook. */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#busyWith(() => this.#submit([chunk]), callback);
   }
 
+  /** @internal Node's stream implementation hook. */
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
     this.#busyWith(() => this.#submit(joinSmall(chunks.map((c) => c.chunk), this.#join)), callback);
   }
 
+  /** @internal Node's stream implementation hook. */
   override _final(callback: (error?: Error | null) => void): void {
     this.#busyWith(async () => {
       await this.#settle();
@@ -327,6 +337,7 @@ export class ImageWriteStream extends Writable {
     );
   }
 
+  /** @internal Node's stream implementation hook. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     // The buffers belong to librbd until each write completes: close only after.
     void Promise.allSettled([...this.#inflight]).then(() => callback(error));

@@ -24,6 +24,7 @@ import {
   type WriteStreamOptions,
 } from './image-streams';
 
+/** How `pool.openImage()` opens the image. */
 export interface OpenImageOptions {
   /** Open without taking the exclusive lock or allowing writes. */
   readOnly?: boolean;
@@ -31,14 +32,19 @@ export interface OpenImageOptions {
   snapshot?: string;
 }
 
+/** What `image.stat()` reports, like `rbd info`. */
 export interface ImageStat {
+  /** The image name ('' when it was opened by id and has none). */
   name: string;
+  /** The image id (the `id:` of `rbd info`). */
   id: string;
   /** Size in bytes. */
   size: number;
   /** Object size in bytes (2^order). */
   objectSize: number;
+  /** Object size as a power of two (22: 4 MiB objects). */
   order: number;
+  /** Number of objects the image spans (size / object size, rounded up). */
   numObjects: number;
   /** e.g. 'rbd_data.10a46b8b4567'. */
   blockNamePrefix: string;
@@ -48,34 +54,47 @@ export interface ImageStat {
   featureBits: number;
   /** Image flags bitmask (object map invalid, ...). */
   flags: number;
+  /** Stripe unit in bytes (the object size when the image is not striped). */
   stripeUnit: number;
+  /** Objects a stripe spans (1 when the image is not striped). */
   stripeCount: number;
+  /** When the image was created. */
   createdAt: Date;
   /** Id of the separate data pool, or null when the data lives in the image's pool. */
   dataPoolId: number | null;
 }
 
+/** Options of `image.resize()`. */
 export interface ResizeOptions {
   /** Allow making the image smaller (data past the new end is lost). Default false, like `rbd resize` without --allow-shrink. */
   allowShrink?: boolean;
+  /** Called with progress as objects past the new end are removed. */
   onProgress?: ProgressCallback;
 }
 
 /** The parent of a cloned image (like the `parent:` lines of `rbd info`). */
 export interface ImageParent {
+  /** The parent's pool id. */
   poolId: number;
+  /** The parent's pool name. */
   pool: string;
+  /** The parent's RBD namespace ('' for the default one). */
   namespace: string;
+  /** The parent image's id. */
   imageId: string;
+  /** The parent image's name. */
   image: string;
   /** The parent image is in the trash. */
   inTrash: boolean;
+  /** The id of the parent snapshot the clone was made from. */
   snapshotId: number;
+  /** The name of that snapshot. */
   snapshot: string;
   /** Bytes of the parent still visible through the clone. */
   overlap: number;
 }
 
+/** Who holds the image's lock (`image.lockOwners()`, like `rbd lock ls` for the managed lock). */
 export interface LockOwners {
   /** 'exclusive' or 'shared'. */
   mode: 'exclusive' | 'shared' | `unknown(${number})`;
@@ -85,18 +104,26 @@ export interface LockOwners {
   isOwner: boolean;
 }
 
+/** A client watching the image, as `rbd status` lists it. */
 export interface Watcher {
   /** Client address, e.g. '127.0.0.1:0/3226157325'. */
   address: string;
   /** Client global id (the `client.<id>` of `rbd status`). */
   id: number;
+  /** The watch's cookie (one client can hold several watches). */
   cookie: bigint;
 }
 
+/** Options of `image.copy()`: how to create the copy, and progress. */
 export interface CopyOptions extends CreateImageOptions {
+  /** Called with progress as the data is copied. */
   onProgress?: ProgressCallback;
 }
 
+/**
+ * An open RBD image (`pool.openImage()`): its properties, data, snapshots,
+ * metadata and mirroring. Close it (or `await using` it) when done.
+ */
 export class Image extends Resource {
   protected readonly kind = 'image';
   readonly #native: NativeImage;
@@ -104,6 +131,7 @@ export class Image extends Resource {
   readonly pool: Pool;
   /** The name (or id, when opened by id) it was opened with. */
   readonly name: string;
+  /** Opened read-only (or at a snapshot): writes reject with ReadOnlyImage. */
   readonly readOnly: boolean;
   /** Snapshots: `rbd snap ...`. */
   readonly snapshots: ImageSnapshots;

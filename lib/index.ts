@@ -9,6 +9,8 @@
  * await using image = await pool.openImage('disk');
  * console.log(await image.stat());
  * ```
+ *
+ * @module @x/rbd
  */
 export {
   Cluster,

@@ -24,6 +24,7 @@ export interface SnapshotScheduleLevel {
   namespace: string | null;
   /** The image's name, or null for a pool or namespace level. */
   image: string | null;
+  /** The schedules set at this level. */
   schedules: SnapshotScheduleItem[];
 }
 

@@ -12,6 +12,10 @@
  */
 export type MirrorImageState = 'disabling' | 'enabled' | 'disabled' | 'creating' | `unknown(${number})`;
 
+/**
+ * A site's replay state of a mirrored image (rbd_mirror_image_status_state_t),
+ * as `rbd mirror image status` prints it after `up+` / `down+`.
+ */
 export type MirrorStatusState =
   | 'unknown'
   | 'error'
@@ -81,13 +85,17 @@ export function mirrorImageMode(n: number): MirrorImageMode {
 
 /** A position in an image journal: which entry of which tag, in which journal object. */
 export interface JournalPosition {
+  /** The tag (epoch of one primary) the entry belongs to. */
   tagTid: number;
+  /** The entry's id within its tag. */
   entryTid: number;
+  /** The journal object that holds the entry. */
   objectNumber: number;
 }
 
 /** Replay progress of a journal-mode image, from a description like `replaying, {...}`. */
 export interface JournalReplayStatus {
+  /** Journal-based mirroring. */
   kind: 'journal';
   /** Journal entries the non-primary image still has to replay. */
   entriesBehindPrimary: number;
@@ -105,6 +113,7 @@ export interface JournalReplayStatus {
 
 /** Replay progress of a snapshot-mode image, from a description like `replaying, {...}`. */
 export interface SnapshotReplayStatus {
+  /** Snapshot-based mirroring. */
   kind: 'snapshot';
   /** 'idle' between mirror snapshots, 'syncing' while copying one. */
   replayState: 'idle' | 'syncing' | (string & {});
@@ -118,8 +127,11 @@ export interface SnapshotReplayStatus {
   syncingPercent?: number;
   /** Copy speed; 0 when not reported. */
   bytesPerSecond: number;
+  /** Average bytes copied per mirror snapshot, when reported. */
   bytesPerSnapshot?: number;
+  /** Bytes copied for the last synced mirror snapshot, when reported. */
   lastSnapshotBytes?: number;
+  /** How long the last synced mirror snapshot took to copy, in seconds, when reported. */
   lastSnapshotSyncSeconds?: number;
   /** Estimated time to catch up (newer rbd-mirror releases only). */
   secondsUntilSynced?: number;
@@ -227,6 +239,7 @@ export interface MirrorSiteStatus {
   mirrorUuid: string;
   /** The peer site's name, from the pool's peers ('' for the local site or an unknown peer). */
   siteName: string;
+  /** The replay state on that site. */
   state: MirrorStatusState;
   /** As rbd-mirror wrote it, e.g. 'replaying, {"bytes_per_second":...}' or 'split-brain detected'. */
   description: string;

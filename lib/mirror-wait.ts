@@ -30,6 +30,7 @@ const { ETIMEDOUT, EINVAL } = constants.errno;
 
 /** Rejection of an aborted wait, like Node's own APIs: name 'AbortError', code 'ABORT_ERR', the signal's reason as cause. */
 export class AbortError extends Error {
+  /** Always 'ABORT_ERR', as Node's own AbortErrors. */
   readonly code = 'ABORT_ERR';
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
     super(message, options);
@@ -38,8 +39,12 @@ export class AbortError extends Error {
 }
 
 /** The Timeout a wait rejects with: the last mirroring status seen (null when none could be read). */
-export type MirrorWaitTimeout = Timeout & { lastStatus: MirrorImageStatus | null };
+export type MirrorWaitTimeout = Timeout & {
+  /** The last mirroring status read before giving up, or null when none could be read. */
+  lastStatus: MirrorImageStatus | null;
+};
 
+/** Bounds of `image.mirror.waitForReplication()` and `waitForState()`. */
 export interface MirrorWaitOptions {
   /** Give up after this many ms (default 300000) with a Timeout (ETIMEDOUT) that carries `lastStatus`. */
   timeoutMs?: number;
@@ -49,6 +54,7 @@ export interface MirrorWaitOptions {
   pollMs?: number;
 }
 
+/** Options of `image.mirror.waitForReplication()`. */
 export interface WaitForReplicationOptions extends MirrorWaitOptions {
   /**
    * The same image opened on the peer cluster. Optional: in snapshot mode its

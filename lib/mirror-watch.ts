@@ -26,6 +26,7 @@ export interface MirrorStatusChange {
   current: MirrorPoolImageStatus | null;
 }
 
+/** Options of `pool.mirror.watch()` and `image.mirror.watch()`. */
 export interface MirrorWatchOptions {
   /** How often to poll, in ms (default 5000, at least 100). Watchers of one pool share the shortest interval. */
   intervalMs?: number;
@@ -55,7 +56,12 @@ export function mirrorStatusKey(s: MirrorPoolImageStatus): string {
 export function diffMirrorStatuses(
   previous: ReadonlyMap<string, MirrorPoolImageStatus>,
   current: Iterable<MirrorPoolImageStatus>,
-): { changes: MirrorStatusChange[]; next: Map<string, MirrorPoolImageStatus> } {
+): {
+  /** What changed, by image name. */
+  changes: MirrorStatusChange[];
+  /** `current` by image name: the `previous` of the next call. */
+  next: Map<string, MirrorPoolImageStatus>;
+} {
   const next = new Map<string, MirrorPoolImageStatus>();
   for (const s of current) next.set(s.name, s);
   const changes: MirrorStatusChange[] = [];
@@ -270,6 +276,7 @@ export class MirrorStatusWatcher extends EventEmitter implements AsyncIterable<M
     if (!this.#closed) this.#finish();
   }
 
+  /** The changes, one at a time; ending the loop (break, return) detaches this iterator. */
   [Symbol.asyncIterator](): AsyncIterator<MirrorStatusChange> {
     const queue: MirrorStatusChange[] = [];
     // Pending next() calls, oldest first.

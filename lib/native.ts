@@ -69,17 +69,32 @@ export declare class NativePool {
   readonly isOpen: boolean;
 }
 
+/**
+ * A pool's usage (rados_pool_stat_t): bytes, objects and their copies, I/O counts.
+ * @inline
+ */
 export interface NativePoolStats {
+  /** Bytes stored in the pool. */
   numBytes: number;
+  /** Objects in the pool. */
   numObjects: number;
+  /** Object clones (snapshot copies of objects). */
   numObjectClones: number;
+  /** Object copies, replicas included. */
   numObjectCopies: number;
+  /** Object copies on too few OSDs. */
   numObjectsDegraded: number;
+  /** Objects no OSD has. */
   numObjectsUnfound: number;
+  /** Read operations. */
   numRead: number;
+  /** KiB read. */
   numReadKb: number;
+  /** Write operations. */
   numWrite: number;
+  /** KiB written. */
   numWriteKb: number;
+  /** Bytes of user data. */
   numUserBytes: number;
 }
 

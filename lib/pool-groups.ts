@@ -49,15 +49,19 @@ export interface GroupImage {
   pool: string | null;
   /** The id of the image's pool. */
   poolId: number;
+  /** 'attached', or 'incomplete' while being added or removed. */
   state: GroupImageState;
 }
 
 /** A snapshot of a group (like a row of `rbd group snap ls`). */
 export interface GroupSnapshot {
+  /** The group snapshot's name. */
   name: string;
+  /** 'complete', or 'incomplete' while being taken (or after a failed attempt). */
   state: GroupSnapshotState;
 }
 
+/** Options of `pool.groups.rollback()`. */
 export interface GroupRollbackOptions {
   /** Called with progress as the images are rolled back. */
   onProgress?: ProgressCallback;
@@ -70,6 +74,7 @@ function isNativeEnoent(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { errno?: unknown }).errno === ENOENT;
 }
 
+/** The pool's image groups (`pool.groups`), like `rbd group ...`. */
 export class PoolGroups {
   readonly #pool: Pool;
 

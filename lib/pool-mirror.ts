@@ -114,6 +114,7 @@ function dateOrNull(seconds: number): Date | null {
 
 /** A peer site of the pool (a row of `rbd mirror pool info`'s peers). */
 export interface MirrorPeer {
+  /** The peer's uuid: what removePeer() and the peer attribute calls take. */
   uuid: string;
   /** The peer's site name. */
   siteName: string;
@@ -121,11 +122,13 @@ export interface MirrorPeer {
   mirrorUuid: string;
   /** The user the local rbd-mirror daemon connects to the peer as, e.g. 'client.rbd-mirror-peer'. */
   clientName: string;
+  /** Which way images are mirrored with this peer. */
   direction: MirrorPeerDirection;
   /** When the peer's rbd-mirror daemon last reported, or null. */
   lastSeen: Date | null;
 }
 
+/** Options of `pool.mirror.addPeer()` (like `rbd mirror pool peer add`). */
 export interface AddPeerOptions {
   /** The peer's site name (or cluster name), as in `rbd mirror pool peer add <client>@<site>`. */
   siteName: string;
@@ -141,15 +144,19 @@ export interface AddPeerOptions {
 
 /** A peer's connection attributes (`rbd mirror pool info --all`). `key` is a secret. */
 export interface MirrorPeerAttributes {
+  /** The peer's monitors (`mon_host`). */
   monHost?: string;
+  /** The peer user's key. */
   key?: string;
 }
 
+/** Options of `pool.mirror.importBootstrapToken()` (like `rbd mirror pool peer bootstrap import`). */
 export interface ImportBootstrapTokenOptions {
   /** Default 'rx-tx'. 'tx-only' cannot be imported (librbd refuses it). */
   direction?: 'rx-only' | 'rx-tx';
 }
 
+/** Options of `pool.mirror.enable()` (like `rbd mirror pool enable`). */
 export interface EnableMirrorOptions {
   /** Also set this cluster's site name (`--site-name`). */
   siteName?: string;
@@ -166,16 +173,21 @@ export interface MirrorPoolImageStatus extends MirrorImageStatus {
 
 /** An rbd-mirror daemon of this cluster, as `rbd mirror pool status --verbose` lists it. */
 export interface MirrorDaemon {
+  /** The daemon's service id in the manager's service map. */
   serviceId: string;
   /** Its instance id for this pool ('' when it does not report the pool). */
   instanceId: string;
   /** Its daemon (client) id, e.g. 'site-a'. */
   clientId: string;
+  /** The host it runs on. */
   hostname: string;
+  /** Its Ceph version, e.g. '16.2.15'. */
   cephVersion: string;
   /** Whether it leads the pool's replayers. */
   leader: boolean;
+  /** Its health for this pool. */
   health: MirrorHealth;
+  /** The warnings and errors it reports (e.g. 'not reporting status'). */
   callouts: string[];
 }
 
@@ -183,7 +195,9 @@ export interface MirrorDaemon {
 export interface PoolMirrorStatus {
   /** The worse of daemonHealth and imageHealth. */
   health: MirrorHealth;
+  /** The rbd-mirror daemons' health: WARNING without a running leader or with a daemon's warnings. */
   daemonHealth: MirrorHealth;
+  /** The mirrored images' health, from their local status states. */
   imageHealth: MirrorHealth;
   /** Mirrored images by local status state, e.g. { replaying: 2 }. */
   states: Partial<Record<MirrorStatusState, number>>;
@@ -193,22 +207,31 @@ export interface PoolMirrorStatus {
   images?: MirrorPoolImageStatus[];
 }
 
+/** A mirrored image's mode and state, as `pool.mirror.imageInfos()` lists them. */
 export interface MirrorImageInfoEntry {
   /** The image id. */
   id: string;
+  /** 'journal' or 'snapshot'. */
   mode: MirrorImageMode;
+  /** The id shared by the image's copies on every site. */
   globalId: string;
+  /** Whether mirroring is enabled for the image (or being enabled or disabled). */
   state: MirrorImageState;
+  /** Whether this copy is the primary one. */
   primary: boolean;
 }
 
 /** One image's outcome of a pool-wide promote or demote. */
 export interface MirrorPoolActionResult {
+  /** The image name. */
   image: string;
+  /** Whether it was promoted (demoted). */
   ok: boolean;
+  /** Why not, when it was not. */
   error?: RbdError;
 }
 
+/** Options of `pool.mirror.promote()` (like `rbd mirror pool promote`). */
 export interface PoolPromoteOptions {
   /** Promote even if the peer did not demote cleanly (split-brain risk), like `--force`. */
   force?: boolean;
@@ -216,6 +239,7 @@ export interface PoolPromoteOptions {
   concurrency?: number;
 }
 
+/** Where a mirror snapshot schedule applies: the pool (namespace), or one image of it. */
 export interface SnapshotScheduleOptions {
   /** An image of this pool instead of the whole pool (namespace). */
   image?: string;
@@ -238,6 +262,7 @@ function checkUuid(value: unknown): string {
   return s;
 }
 
+/** Mirroring of the pool (`pool.mirror`), like `rbd mirror pool ...`. */
 export class PoolMirror {
   readonly #pool: Pool;
 
@@ -654,7 +679,12 @@ export class PoolMirror {
    * site), or null: what a CSI driver needs after a failover to find the
    * local copy of an image.
    */
-  async findImageByGlobalId(globalId: string): Promise<{ id: string; name: string } | null> {
+  async findImageByGlobalId(globalId: string): Promise<{
+    /** The local image's id. */
+    id: string;
+    /** The local image's name. */
+    name: string;
+  } | null> {
     checkName(globalId, 'globalId');
     const hit = (await this.imageInfos()).find((i) => i.globalId === globalId);
     if (!hit) return null;

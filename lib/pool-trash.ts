@@ -43,6 +43,7 @@ export interface TrashEntry {
   id: string;
   /** The name the image had. */
   name: string;
+  /** Why it is in the trash: moved by a user, by mirroring, by a migration, ... */
   source: TrashSource;
   /** When it was moved to the trash. */
   deferredAt: Date;
@@ -50,11 +51,13 @@ export interface TrashEntry {
   deferredUntil: Date;
 }
 
+/** Options of `pool.trash.move()` (like `rbd trash mv`). */
 export interface TrashMoveOptions {
   /** Keep the image protected from removal and purging for this many seconds. Default 0. */
   delaySeconds?: number;
 }
 
+/** Options of `pool.trash.remove()` (like `rbd trash rm`). */
 export interface TrashRemoveOptions {
   /** Remove even though the deferment time has not passed yet. Default false. */
   force?: boolean;
@@ -62,6 +65,7 @@ export interface TrashRemoveOptions {
   onProgress?: ProgressCallback;
 }
 
+/** Options of `pool.trash.purge()` (like `rbd trash purge`). */
 export interface TrashPurgeOptions {
   /**
    * Remove the entries whose deferment ended before this time (like
@@ -87,6 +91,7 @@ function entry(e: NativeTrashEntry): TrashEntry {
   };
 }
 
+/** The pool's trash (`pool.trash`), like `rbd trash ...`. */
 export class PoolTrash {
   readonly #pool: Pool;
 

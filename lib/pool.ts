@@ -75,6 +75,7 @@ export interface JournalOptions {
   pool?: string;
 }
 
+/** How `pool.createImage()` creates the image, like the options of `rbd create`. */
 export interface CreateImageOptions {
   /** Object size as a power of two, 12 (4 KiB) to 25 (32 MiB). Default: the pool's (22, 4 MiB). */
   order?: number;
@@ -87,6 +88,7 @@ export interface CreateImageOptions {
   features?: readonly string[];
   /** Striping: stripe unit in bytes and stripe count (both or neither). */
   stripeUnit?: number;
+  /** Striping: objects a stripe spans (with `stripeUnit`). */
   stripeCount?: number;
   /** Put the image's data objects in another pool (erasure-coded data pools). */
   dataPool?: string;
@@ -95,17 +97,28 @@ export interface CreateImageOptions {
 }
 
 /** Usage of one pool (like `rados df` / `ceph df detail` for it). */
+/** Usage of the pool (`pool.stats()`, like `rados df`'s row for it). */
 export type PoolStats = NativePoolStats;
 
+/** Options of `pool.removeImage()`. */
 export interface RemoveImageOptions {
+  /** Called with progress as the image's objects are deleted. */
   onProgress?: ProgressCallback;
 }
 
+/** An image's id and name, as the pool's directory lists them. */
 export interface ImageSpec {
+  /** The image id. */
   id: string;
+  /** The image name. */
   name: string;
 }
 
+/**
+ * An open pool (an I/O context; `cluster.openPool()`, optionally in an RBD
+ * namespace): its images, trash, namespaces, groups and mirroring. Close it
+ * (or `await using` it) when done; closing it closes its images.
+ */
 export class Pool extends Resource {
   protected readonly kind = 'pool';
   readonly #native: NativePool;

@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { closedError, fromNative, type ErrorContext } from './errors';
 
+/** A handle's lifecycle: 'open', then 'closing' once close() is called, then 'closed'. */
 export type ResourceState = 'open' | 'closing' | 'closed';
 
 export abstract class Resource extends EventEmitter {
@@ -138,6 +139,7 @@ export abstract class Resource extends EventEmitter {
     if (childFailure) throw childFailure.reason;
   }
 
+  /** close(), for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -1,10 +1,13 @@
 // Bounded, shell-free child processes for the lab controller.
 import { spawn } from 'node:child_process';
 
+/** How run() runs a command. */
 export interface RunOptions {
   /** Kill the child (SIGKILL) after this many milliseconds. Required: nothing in the lab waits forever. */
   timeoutMs: number;
+  /** The child's environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** The child's working directory (default: this process's). */
   cwd?: string;
   /** Called for every complete line the child writes to stderr (progress). */
   onStderrLine?: (line: string) => void;
@@ -12,19 +15,29 @@ export interface RunOptions {
   input?: string;
 }
 
+/** What a command that exited with status 0 wrote. */
 export interface RunResult {
+  /** Everything it wrote to stdout. */
   stdout: string;
+  /** Everything it wrote to stderr. */
   stderr: string;
 }
 
 /** A lab command that failed, timed out or could not be started. */
 export class LabCommandError extends Error {
+  /** The program. */
   readonly file: string;
+  /** Its arguments. */
   readonly args: readonly string[];
+  /** Its exit status, or null when it was killed or could not be started. */
   readonly exitCode: number | null;
+  /** The signal that ended it, or null. */
   readonly signal: NodeJS.Signals | null;
+  /** Whether it was killed for running past `timeoutMs`. */
   readonly timedOut: boolean;
+  /** What it wrote to stdout. */
   readonly stdout: string;
+  /** What it wrote to stderr. */
   readonly stderr: string;
 
   constructor(

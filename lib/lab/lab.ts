@@ -7,26 +7,40 @@ import * as path from 'node:path';
 import { LabCommandError, run, sleep } from './exec';
 import { findLabDaemons, isAlive, recordedPids } from './procs';
 
+/** One site of the lab: what a client needs to connect to it (`lab.site(name)`). */
 export interface LabSiteInfo {
+  /** The site name, e.g. 'site-a' (also its mirroring site name). */
   name: string;
+  /** The site's directory (ceph.conf, keyrings, daemon data, logs). */
   dir: string;
+  /** The cluster's fsid. */
   fsid: string;
+  /** The monitor address, e.g. 'v2:127.0.0.1:17100'. */
   monHost: string;
+  /** The site's ceph.conf: `Cluster.connect({ confPath })`. */
   confPath: string;
+  /** The admin user's keyring file. */
   keyringPath: string;
+  /** The admin user's id ('admin'). */
   clientId: string;
+  /** The admin user's key. */
   key: string;
+  /** The id the site's rbd-mirror daemon runs as. */
   mirrorClientId: string;
+  /** Where the site's daemons write their logs. */
   logDir: string;
 }
 
+/** The OSD's object store: memstore (in memory, the default) or bluestore (on a file). */
 export type LabObjectstore = 'memstore' | 'bluestore';
 /** One daemon of a site, for fault injection (killDaemon / startDaemon). */
 export type LabDaemon = 'mon' | 'mgr' | 'osd' | 'rbd-mirror';
 /** Signals killDaemon sends: SIGKILL/SIGTERM wait until the daemon is gone, SIGSTOP/SIGCONT freeze and thaw it. */
 export type LabSignal = 'SIGKILL' | 'SIGTERM' | 'SIGINT' | 'SIGSTOP' | 'SIGCONT';
+/** The pool mirroring mode the lab sets up: 'image' (each image enabled on its own) or 'pool' (every journaled image). */
 export type LabMirrorMode = 'image' | 'pool';
 
+/** Options of `Lab.start()`. */
 export interface LabOptions {
   /** Lab directory (default: env XRBD_LAB_DIR, else `<package root>/.lab`). */
   dir?: string;
@@ -36,6 +50,7 @@ export interface LabOptions {
   pool?: string;
   /** Site i gets mon port basePort+100*i and bind range [that+1, that+99] (default 17100). */
   basePort?: number;
+  /** The OSDs' object store (default 'memstore'). */
   objectstore?: LabObjectstore;
   /** Pool mirroring mode (default 'image'). */
   mirrorMode?: LabMirrorMode;
@@ -57,11 +72,15 @@ export interface LabAdoptOptions {
   sites?: string[];
   /** RBD pool created on every site (default 'rbd-lab'). */
   pool?: string;
+  /** Pool mirroring mode (default 'image'). */
   mirrorMode?: LabMirrorMode;
+  /** Set up mirroring between the first two sites (default true). */
   mirroring?: boolean;
   /** Overall bound for the set-up (default 120000). */
   timeoutMs?: number;
+  /** Progress lines (default: discarded). */
   log?: (line: string) => void;
+  /** Extra environment for the CLIs. */
   env?: Record<string, string | undefined>;
 }
 
@@ -137,9 +156,16 @@ interface MirrorPoolStatus {
   daemons?: Array<{ client_id?: string; health?: string; leader?: boolean; callouts?: string[] }>;
 }
 
+/**
+ * A running lab: started (`Lab.start()`), attached to (`Lab.attach()`) or
+ * adopted (`Lab.adopt()`, sites started elsewhere, e.g. in containers).
+ */
 export class Lab {
+  /** The lab directory (lab.json and one directory per site). */
   readonly dir: string;
+  /** The RBD pool on every site. */
   readonly pool: string;
+  /** The sites, in order (mirroring is set up between the first two). */
   readonly sites: readonly LabSiteInfo[];
 
   readonly #file: LabFile;

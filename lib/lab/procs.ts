@@ -2,8 +2,11 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
+/** A running process, from /proc. */
 export interface LabProcess {
+  /** Its process id. */
   pid: number;
+  /** Its command line, arguments separated by spaces. */
   cmdline: string;
 }
 
