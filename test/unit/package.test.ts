@@ -4,6 +4,7 @@
  * build in dist/ (npm test builds it before jest).
  */
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
@@ -52,6 +53,16 @@ describe('npm pack', () => {
     for (const f of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/lab/index.mjs', 'binding.gyp', 'CMakeLists.txt', 'native/addon.cc', 'docker/ceph-site.sh', 'package.json', 'README.md']) {
       expect(files).toContain(f);
     }
+  });
+
+  test('ships the prebuilt binaries prebuilds/ holds (npm run build:prebuilds), all of them', () => {
+    const dir = path.join(root, 'prebuilds');
+    const present = fs.existsSync(dir)
+      ? fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((d) => d.isFile())
+          .map((d) => path.relative(root, path.join(d.parentPath, d.name)))
+      : [];
+    expect(files.filter((f) => f.startsWith('prebuilds/')).sort()).toEqual(present.sort());
   });
 
   test('ships no tests, lab state, benchmarks or build leftovers', () => {
