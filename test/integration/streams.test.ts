@@ -376,6 +376,74 @@ describe('importFrom', () => {
     }
   });
 
+  test('sparse, like rbd import: zero 4 KiB blocks are not written (rbd diff as after the CLI), the data reads back identical', async () => {
+    const ours = uniq('imported');
+    const cli = uniq('cli-imported');
+    const file = path.join(tmp, uniq('sparse'));
+    // 8 objects of 1 MiB: data in objects 0, 3 (all of it), 5 and 7; objects 1, 2, 4 and 6 all zero.
+    const data = Buffer.alloc(8 * MiB);
+    randomBytes(64 * 1024).copy(data, 0);
+    randomBytes(MiB).copy(data, 3 * MiB);
+    randomBytes(4096).copy(data, 5 * MiB + 8192);
+    data[7 * MiB + 100] = 1;
+    await fs.promises.writeFile(file, data);
+    const diff = async (name: string) =>
+      (JSON.parse(await lab.rbd('site-a', ['diff', '--format', 'json', `${lab.pool}/${name}`])) as Array<{ offset: number; length: number }>).map(
+        (e) => [e.offset, e.length],
+      );
+    try {
+      const n = await pool.importFrom(file, ours, { createOptions: { objectSize: MiB, features: ['layering'] } });
+      expect(n).toBe(8 * MiB);
+      await lab.rbd('site-a', ['import', '--no-progress', '--object-size', '1M', '--image-feature', 'layering', file, `${lab.pool}/${cli}`]);
+      // rbd diff reports, per existing object, [object start, end of its last write).
+      expect(await diff(ours)).toEqual([
+        [0, 64 * 1024],
+        [3 * MiB, MiB],
+        [5 * MiB, 8192 + 4096],
+        [7 * MiB, 4096],
+      ]);
+      expect(await diff(ours)).toEqual(await diff(cli));
+      expect(sha256(await cliExport(ours))).toBe(sha256(data));
+    } finally {
+      await removeIfThere(ours);
+      await removeIfThere(cli);
+      await fs.promises.rm(file, { force: true });
+    }
+  });
+
+  test('an all-zero source writes nothing and still yields an image of that size reading zeros', async () => {
+    const name = uniq('imported');
+    try {
+      const calls: Array<[number, number]> = [];
+      const n = await pool.importFrom(Readable.from([Buffer.alloc(3 * MiB), Buffer.alloc(MiB + 512)]), name, {
+        size: 5 * MiB,
+        onProgress: (d, t) => calls.push([d, t]),
+      });
+      expect(n).toBe(4 * MiB + 512);
+      expect(calls.at(-1)).toEqual([5 * MiB, 5 * MiB]);
+      expect(JSON.parse(await lab.rbd('site-a', ['diff', '--format', 'json', `${lab.pool}/${name}`]))).toEqual([]);
+      await using image = await pool.openImage(name);
+      expect((await image.stat()).size).toBe(5 * MiB);
+      expect((await image.read(0, 5 * MiB)).equals(Buffer.alloc(5 * MiB))).toBe(true);
+    } finally {
+      await removeIfThere(name);
+    }
+  });
+
+  test('a source longer than size fails with InvalidArgument even when the part past the end is zeros', async () => {
+    const name = uniq('imported');
+    try {
+      const err = await pool.importFrom(Readable.from([Buffer.alloc(2 * MiB + 4096)]), name, { size: 2 * MiB }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(InvalidArgument);
+      expect(await pool.listImages()).not.toContain(name);
+    } finally {
+      await removeIfThere(name);
+    }
+  });
+
   test('a source longer than size fails with InvalidArgument and removes the half-made image', async () => {
     const name = uniq('imported');
     try {
