@@ -254,7 +254,7 @@ async function mirroredImage(prefix: string, mode: 'journal' | 'snapshot', count
 
 /** Kill -9 `daemon` of `site` while both images take writes, start it again, then check that site-b converges. */
 async function killWhileReplicating(prefix: string, site: Site, daemon: LabDaemon, counts: FaultCounts): Promise<Mirrored[]> {
-  const images = [await mirroredImage(prefix, 'journal', counts), await mirroredImage(prefix, 'snapshot', counts)];
+  const images = await all([mirroredImage(prefix, 'journal', counts), mirroredImage(prefix, 'snapshot', counts)]);
   const writers = images.map((m) => new Writer(m.image, m.mode === 'snapshot' ? 2000 : undefined));
   let backAt = Date.now();
   try {
@@ -274,14 +274,24 @@ async function killWhileReplicating(prefix: string, site: Site, daemon: LabDaemo
     for (const w of writers) await w.stop(counts);
   }
   for (const w of writers) expect(w.writes).toBeGreaterThan(0);
-  for (const m of images) {
-    const took = await converge(m.image, counts);
-    figure(
-      `${prefix}: ${m.mode} image converged ${secs(Date.now() - backAt)} after the restart` +
-        ` (its own wait ${secs(took)}; ${writers[images.indexOf(m)].writes} writes, ${writers[images.indexOf(m)].snapshots} mirror snapshots)`,
-    );
-  }
+  await all(
+    images.map(async (m, i) => {
+      const took = await converge(m.image, counts);
+      figure(
+        `${prefix}: ${m.mode} image converged ${secs(Date.now() - backAt)} after the restart` +
+          ` (its own wait ${secs(took)}; ${writers[i].writes} writes, ${writers[i].snapshots} mirror snapshots)`,
+      );
+    }),
+  );
   return images;
+}
+
+/** Promise.all that lets every promise settle before it rejects with the first error (nothing left running behind a failure). */
+async function all<T>(ps: Array<Promise<T>>): Promise<T[]> {
+  const rs = await Promise.allSettled(ps);
+  const failed = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 async function dropImages(images: Mirrored[]): Promise<void> {
