@@ -1,5 +1,5 @@
 /** Pool-level RBD mirroring: `rbd mirror pool ...` and `rbd mirror snapshot schedule ...`. */
-import type { Cluster } from './cluster';
+import { Cluster } from './cluster';
 import type { ErrorContext, RbdError } from './errors';
 import { closedError, rbdError } from './errors';
 import type { MirrorImageStatus } from './image-mirror';
@@ -154,6 +154,13 @@ export interface MirrorPeerAttributes {
 export interface ImportBootstrapTokenOptions {
   /** Default 'rx-tx'. 'tx-only' cannot be imported (librbd refuses it). */
   direction?: 'rx-only' | 'rx-tx';
+  /**
+   * How long reaching the peer site may take, in ms (default 30000): the
+   * import fails with Timeout (ETIMEDOUT) past it. librbd's own connection to
+   * the peer waits its built-in 300 s on an unreachable site, so the SDK first
+   * connects to the peer with the token's credentials, within this bound.
+   */
+  timeoutMs?: number;
 }
 
 /** Options of `pool.mirror.enable()` (like `rbd mirror pool enable`). */
@@ -345,7 +352,29 @@ export class PoolMirror {
     if (token.includes('\0')) throw new RangeError('token must not contain NUL bytes');
     const o = checkOptions<ImportBootstrapTokenOptions>(options);
     const d = o.direction === undefined ? 2 : code(DIRECTIONS, o.direction, 'direction', ['rx-only', 'rx-tx']);
+    const timeoutMs = o.timeoutMs === undefined ? 30_000 : checkInt(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+    if (this.#pool.closed) throw closedError(this.#context('importBootstrapToken'), 'pool');
+    const peer = decodeToken(token.trim());
+    if (peer) await this.#reachPeer(peer, timeoutMs);
     await this.#call('importBootstrapToken', (n) => api().bootstrapImport(n, d, token.trim()));
+  }
+
+  #context(op: string): ErrorContext {
+    return { op: `mirror.${op}`, cluster: this.#pool.cluster.name, pool: this.#pool.name, namespace: this.#pool.namespace };
+  }
+
+  // Connect to the token's site and leave again, within the caller's bound. The
+  // error names the monitors (not secret), never the key.
+  async #reachPeer(peer: { monHost: string; clientId: string; key: string }, timeoutMs: number): Promise<void> {
+    let c: Cluster;
+    try {
+      c = await Cluster.connect({ monHost: peer.monHost, clientId: peer.clientId, key: peer.key, timeoutMs });
+    } catch (err) {
+      if (!(err instanceof Error) || typeof (err as RbdError).errno !== 'number') throw err;
+      const e = err as RbdError;
+      throw rbdError(e.errno, this.#context('importBootstrapToken'), `cannot connect to the peer site of the token (mon_host ${peer.monHost}): ${e.code}`, e.nativeOp);
+    }
+    await c.close();
   }
 
   // ---- peers -----------------------------------------------------------------------------
@@ -809,6 +838,24 @@ export class PoolMirror {
     }
     return new MirrorStatusWatcher(this.#pool, null, options);
   }
+}
+
+/**
+ * The peer's monitors and credentials from a bootstrap token (base64 of
+ * {fsid, client_id, key, mon_host}), or undefined when it does not decode:
+ * librbd then refuses it with InvalidArgument.
+ */
+function decodeToken(token: string): { monHost: string; clientId: string; key: string } | undefined {
+  let t: unknown;
+  try {
+    t = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const { mon_host: monHost, client_id: clientId, key } = (t ?? {}) as Record<string, unknown>;
+  const ok = (v: unknown): v is string => typeof v === 'string' && v !== '' && !v.includes('\0');
+  if (!ok(monHost) || !ok(clientId) || !ok(key)) return undefined;
+  return { monHost, clientId: clientId.replace(/^client\./, ''), key };
 }
 
 function checkAttr(value: unknown, what: string): string {
