@@ -557,7 +557,7 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     createBootstrapToken: noArgs,
     importBootstrapToken: sig(
       { kind: 'name', valid: () => Buffer.from('{"fsid":"bad"}').toString('base64') },
-      opts({ direction: enumOf(DIRECTIONS) }),
+      opts({ direction: enumOf(DIRECTIONS), timeoutMs: int(1, 2 ** 31 - 1, () => 3000) }),
     ),
     listPeers: noArgs,
     addPeer: sig(
