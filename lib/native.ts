@@ -132,6 +132,19 @@ export interface NativeBinding {
   Pool: typeof NativePool;
   Image: typeof NativeImage;
   versions(): { rados: string; rbd: string; rbdHeader: string };
+  /**
+   * Debug counts for the leak and finalisation tests. `wrappers`: native handle
+   * objects of this JS environment (thread) not yet finalised; `handles`: the
+   * librados clients, I/O contexts and librbd images still alive in the whole
+   * process, whoever holds them (a wrapper, a call in flight, a child handle).
+   */
+  liveHandles(): { wrappers: NativeHandleCounts; handles: NativeHandleCounts };
+}
+
+export interface NativeHandleCounts {
+  cluster: number;
+  pool: number;
+  image: number;
 }
 
 let loadedFrom: string | undefined;

@@ -23,6 +23,26 @@ namespace {
 
 void Teardown(void* arg) { static_cast<Registry*>(arg)->ReleaseAll(); }
 
+// liveHandles(): a debug count for the leak and finalisation tests. `wrappers`:
+// JS-visible handle objects of this environment not yet finalised; `handles`:
+// the RAII librados/librbd handles alive in the whole process.
+Napi::Value LiveHandles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Registry& r = *GetAddonData(env)->registry;
+  Napi::Object wrappers = Napi::Object::New(env);
+  for (const char* kind : {"cluster", "pool", "image"}) wrappers.Set(kind, static_cast<double>(r.Count(kind)));
+  size_t c = 0, p = 0, i = 0;
+  ExitGuard::Counts(&c, &p, &i);
+  Napi::Object handles = Napi::Object::New(env);
+  handles.Set("cluster", static_cast<double>(c));
+  handles.Set("pool", static_cast<double>(p));
+  handles.Set("image", static_cast<double>(i));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("wrappers", wrappers);
+  out.Set("handles", handles);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);  // deleted by Node at teardown
@@ -50,6 +70,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Pool", pool);
   exports.Set("Image", image);
   exports.Set("versions", Napi::Function::New<Versions>(env, "versions"));
+  exports.Set("liveHandles", Napi::Function::New<LiveHandles>(env, "liveHandles"));
 
   // API areas: plain functions taking a wrapped handle first.
   InitAdmin(env, exports);

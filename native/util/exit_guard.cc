@@ -22,4 +22,11 @@ void ExitGuard::OnExit(int status, void*) {
   }
 }
 
+void ExitGuard::Counts(size_t* clusters, size_t* pools, size_t* images) {
+  std::lock_guard<std::mutex> g(RegistryMutex());
+  *clusters = Set<RadosHandle>().size();
+  *pools = Set<IoCtxHandle>().size();
+  *images = Set<ImageHandle>().size();
+}
+
 }  // namespace xrbd

@@ -52,6 +52,10 @@ class ExitGuard final {
     Set<T>().erase(h);
   }
 
+  // Handles alive in the whole process (rados clients, I/O contexts, images),
+  // whoever holds them: a wrapper, a worker, a child handle. For liveHandles().
+  static void Counts(size_t* clusters, size_t* pools, size_t* images);
+
   // Call on the JS thread after a successful connect. Idempotent.
   static void Arm() {
     static std::once_flag once;

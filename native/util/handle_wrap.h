@@ -54,6 +54,7 @@ class HandleWrap : public Napi::ObjectWrap<Self>, public Releasable {
   ~HandleWrap() override { registry_->Remove(this); }
 
   void ReleaseNative() override { handle_.reset(); }
+  const char* Kind() const override { return Self::kKind; }
   void Adopt(std::shared_ptr<H> h) { handle_ = std::move(h); }
 
   // For the API-area files (snapshots.cc, trash.cc...), whose functions take the

@@ -10,6 +10,7 @@
 
 #include "aio.h"
 
+#include <cstring>
 #include <memory>
 #include <unordered_set>
 
@@ -20,6 +21,8 @@ class Releasable {
   virtual ~Releasable() = default;
   // Drop the native handle now (JS thread). Must be a no-op when already released.
   virtual void ReleaseNative() = 0;
+  // "cluster", "pool" or "image": for liveHandles() (a debug count).
+  virtual const char* Kind() const = 0;
 };
 
 class Registry final {
@@ -36,6 +39,12 @@ class Registry final {
     torn_down_ = true;
     for (Releasable* r : live_) r->ReleaseNative();
     live_.clear();
+  }
+  // How many wrappers of one kind are alive (not yet finalised) in this environment.
+  size_t Count(const char* kind) const {
+    size_t n = 0;
+    for (const Releasable* r : live_) n += std::strcmp(r->Kind(), kind) == 0 ? 1 : 0;
+    return n;
   }
 
  private:
