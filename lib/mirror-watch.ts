@@ -8,6 +8,7 @@
  * iterator that has been started), stops when the last one goes, and stops
  * when the pool is closed. rbd-mirror rewrites statuses every 30 s (and on
  * state changes), so a change shows up at most that much plus one interval late.
+ * The poll's timer is unref'd: a watcher alone does not keep the process alive.
  *
  * The diffing (`diffMirrorStatuses`) is pure and works on plain data.
  */
@@ -176,7 +177,11 @@ class PoolPoller {
       }
     }
     if (gen !== this.#generation || this.#subs.size === 0) return;
+    // Unref'd, like the 'update' watch: watching never keeps the process alive
+    // (a forgotten watcher would otherwise keep it running forever). A poll in
+    // progress does, until it settles.
     this.#timer = setTimeout(() => void this.#poll(gen), this.#interval());
+    this.#timer.unref();
   }
 }
 
