@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages @x/rbd needs, on Debian or Ubuntu: the librbd and
 # librados headers to build the addon, the Ceph daemons and CLI for the lab,
-# and the official Python binding and fio for cross-checks and benchmarks.
+# the official Python binding and fio for cross-checks and benchmarks, and
+# valgrind for the faults run's leak check.
 # Installs only what is missing; as root directly, else through sudo; when it
 # can do neither it prints the exact command to run and exits non-zero.
 set -euo pipefail
@@ -13,6 +14,7 @@ PACKAGES=(
   uuid-runtime                     # lab: uuidgen
   python3-rbd python3-rados        # cross-checks against the official binding
   fio                              # benchmarks: fio's rbd ioengine
+  valgrind                         # faults: the leak check (scripts/leak-check.js, npm run test:faults)
 )
 
 missing=()
