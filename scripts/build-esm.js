@@ -18,3 +18,7 @@ for (const entry of ['index', path.join('lab', 'index')]) {
     `export default cjs;\n`;
   fs.writeFileSync(path.join(dist, `${entry}.mjs`), text);
 }
+
+// The xrbd command (package.json "bin"): tsc keeps its shebang but not an executable mode.
+const cli = path.join(dist, 'cli', 'xrbd.js');
+if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
