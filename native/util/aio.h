@@ -64,10 +64,10 @@ class AioBridge final : public std::enable_shared_from_this<AioBridge> {
   }
 
   // librbd thread: push a completed op. Only the push onto an empty list wakes
-  // the JS thread; the others ride on that wake-up. False when the environment
-  // is going away (the op then stays on the list, leaked on purpose: see
-  // OnComplete).
-  bool Queue(AioOp* op);
+  // the JS thread; the others ride on that wake-up. Once the environment is
+  // going away nothing wakes it: the op stays on the list, leaked on purpose
+  // (see OnComplete).
+  void Queue(AioOp* op);
 
  private:
   AioBridge() = default;
@@ -163,14 +163,14 @@ class AioOp {
   AioOp* next_ = nullptr;  // on the bridge's list of completed ops
 };
 
-inline bool AioBridge::Queue(AioOp* op) {
+inline void AioBridge::Queue(AioOp* op) {
   AioOp* head = done_.load(std::memory_order_relaxed);
   do {
     op->next_ = head;
   } while (!done_.compare_exchange_weak(head, op, std::memory_order_release, std::memory_order_relaxed));
-  if (head != nullptr) return true;  // a wake-up is already on its way and will drain this op too
+  if (head != nullptr) return;  // a wake-up is already on its way and will drain this op too
   std::lock_guard<std::mutex> g(mu_);
-  return alive_ && tsfn_.NonBlockingCall(nullptr) == napi_ok;
+  if (alive_) tsfn_.NonBlockingCall(nullptr);
 }
 
 inline void AioBridge::CallJs(Napi::Env env, Napi::Function, AioBridge* self, std::nullptr_t*) {
