@@ -123,6 +123,8 @@ export interface MirrorSnapshotOptions {
 const mirrorImageStateCode = { disabled: 2 } as const;
 const MODES: Readonly<Record<MirrorImageEnableMode, number>> = { journal: 0, snapshot: 1 };
 const SNAP_CREATE_SKIP_QUIESCE = 1 << 0;
+/** How long promote/demote wait for the handle to see its new role (see #settle). */
+const SETTLE_MS = 10_000;
 const SNAP_CREATE_IGNORE_QUIESCE_ERROR = 1 << 1;
 const { EINVAL, ENOENT, EBADMSG } = constants.errno;
 
@@ -248,6 +250,7 @@ export class ImageMirror {
     const force = o.force === undefined ? false : checkBoolean(o.force, 'force');
     try {
       await this.#call('promote', (n) => api().promote(n, force));
+      await this.#settle(true);
     } catch (err) {
       if (err instanceof ImageBusy && !force) {
         throw this.#explain(
@@ -264,8 +267,26 @@ export class ImageMirror {
   async demote(): Promise<void> {
     try {
       await this.#call('demote', (n) => api().demote(n));
+      await this.#settle(false);
     } catch (err) {
       await this.#diagnose(err, 'demote', (i) => (!i.primary ? 'the image is not primary' : undefined));
+    }
+  }
+
+  /**
+   * After a promote/demote, wait (bounded) until this handle itself sees the new
+   * role. librbd refreshes the handle on the header notification that follows,
+   * so for a moment it still acts on the old role: a write right after demote()
+   * resolved was acknowledged on the now non-primary image (snapshot mode). info()
+   * refreshes the handle once the notification is in.
+   */
+  async #settle(primary: boolean): Promise<void> {
+    const deadline = Date.now() + SETTLE_MS;
+    for (;;) {
+      // The role change itself is done: a failure here (the handle closing meanwhile) is not the caller's.
+      const info = await this.#call('info', (n) => api().info(n)).catch(() => undefined);
+      if (info === undefined || info.primary === primary || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 
