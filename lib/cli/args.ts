@@ -253,7 +253,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   } catch (err) {
     // node:util's messages name the flag; drop its advice about '--' which xrbd does not need.
     const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-    throw new UsageError(msg.replace(/^Unknown option/, 'unknown option'));
+    throw new UsageError(msg.charAt(0).toLowerCase() + msg.slice(1));
   }
   const v = values;
   if (v.progress && v['no-progress']) throw new UsageError('--progress and --no-progress exclude each other');

@@ -463,9 +463,11 @@ async function waitCommand(run: Run, s: ImageSpec, target: { local?: string; pee
 async function dr(run: Run, cmd: Extract<Command, { name: 'failover' | 'failback' }>): Promise<number> {
   const forced = cmd.name === 'failover' && cmd.mode === 'forced';
   let fromPool: Pool | null = null;
+  let fromCluster: Cluster | null = null;
   if (!cmd.fromUnreachable) {
     try {
-      fromPool = await run.openPool(await run.connect(run.g, 'the from site'), cmd.pool);
+      fromCluster = await run.connect(run.g, 'the from site');
+      fromPool = await run.openPool(fromCluster, cmd.pool);
     } catch (err) {
       if (!forced || err instanceof AbortError) throw err;
       run.note(`xrbd: ${err instanceof Error ? err.message : String(err)}`);
@@ -473,6 +475,13 @@ async function dr(run: Run, cmd: Extract<Command, { name: 'failover' | 'failback
     }
   }
   const toCluster = await run.connect(cmd.to, 'the to site');
+  if (fromCluster !== null && fromCluster.fsid() === toCluster.fsid()) {
+    // Two handles on one cluster would demote and re-promote the same copy.
+    throw new UsageError(
+      `${cmd.name}: the global flags and the --to-* flags reach the same cluster (fsid ${toCluster.fsid()}): name the other site with --to-*`,
+      cmd.name,
+    );
+  }
   const toPool = await run.openPool(toCluster, { pool: cmd.toPool ?? cmd.pool.pool, namespace: cmd.pool.namespace });
   const common = {
     images: cmd.images.length ? cmd.images : undefined,
