@@ -150,3 +150,16 @@ export {
   type MirrorStateMatch,
 } from './mirror-wait';
 export { MirrorStatusWatcher, diffMirrorStatuses, type MirrorStatusChange, type MirrorWatchOptions } from './mirror-watch';
+export {
+  failover,
+  failback,
+  MirrorStateError,
+  type DrAction,
+  type DrCopyState,
+  type DrEvent,
+  type DrImageReport,
+  type DrReport,
+  type FailbackOptions,
+  type FailoverMode,
+  type FailoverOptions,
+} from './dr';
