@@ -39,7 +39,7 @@ import {
   formatPoolStatus,
   redact,
   toJson,
-  waitStatusLine,
+  statusLine,
   type ProgressSink,
 } from './format';
 
@@ -273,7 +273,7 @@ function report(err: unknown, io: Io, secrets: readonly string[]): number {
   let out = `xrbd: ${text}\n`;
   if (err instanceof UsageError) out += `Try 'xrbd ${err.command ? `${err.command} ` : ''}--help'.\n`;
   const last = (err as Partial<MirrorWaitTimeout> | null)?.lastStatus;
-  if (code === EXIT.timeout && last) out += `xrbd: ${waitStatusLine('last status', last, 0).replace(/^waiting for last status: /, 'last status: ').replace(/\s+0s$/, '')}\n`;
+  if (code === EXIT.timeout && last) out += `xrbd: last status: ${statusLine(last)}\n`;
   if (process.env.XRBD_DEBUG && err instanceof Error && err.stack) out += err.stack + '\n';
   io.stderr.write(redact(out, secrets));
   return code;
@@ -407,7 +407,7 @@ async function resync(run: Run, s: ImageSpec, wait: boolean): Promise<number> {
       last = 'the copy is deleted, waiting for rbd-mirror to re-create it';
     }
     if (replaying) break;
-    run.progress.status(`resync ${specText(s)}: ${last}  ${Math.round((Date.now() - t0) / 1000)}s`);
+    run.progress.status(`resync ${specText(s)}: ${last}`, Date.now() - t0);
     if (Date.now() >= deadline) throw timeoutError(s, 'resync --wait', `timed out after ${run.waitMs} ms waiting for the resync; last: ${last}`);
     await sleep(Math.min(2000, Math.max(0, deadline - Date.now())), run.signal);
   }
@@ -429,7 +429,7 @@ async function waitCommand(run: Run, s: ImageSpec, target: { local?: string; pee
       while (!stop && run.progress.enabled) {
         const st = await image.mirror.status().catch(() => null);
         if (stop) break;
-        run.progress.status(waitStatusLine(what, st, Date.now() - t0));
+        run.progress.status(`waiting for ${what}: ${statusLine(st)}`, Date.now() - t0);
         await sleep(2000, run.signal).catch(() => undefined);
       }
     })();
@@ -449,7 +449,7 @@ async function waitCommand(run: Run, s: ImageSpec, target: { local?: string; pee
   if (target.peer !== undefined) match.peer = target.peer as MirrorStatusState;
   const what = [target.local && `local ${target.local}`, target.peer && `peers ${target.peer}`].filter(Boolean).join(', ');
   const status = await image.mirror.waitForState((st) => {
-    run.progress.status(waitStatusLine(what, st, Date.now() - t0));
+    run.progress.status(`waiting for ${what}: ${statusLine(st)}`, Date.now() - t0);
     return matchesMirrorState(st, match);
   }, opts);
   run.progress.done();
@@ -509,9 +509,9 @@ function openForWrite(file: string): Promise<fs.WriteStream> {
 }
 
 async function exportCommand(run: Run, s: ImageSpec, file: string): Promise<number> {
-  const { image } = await run.openImage(s, true);
   const toStdout = file === '-';
   if (toStdout && run.io.stdout.isTTY) throw new UsageError('export: refusing to write an image to a terminal; redirect stdout or give a FILE', 'export');
+  const { image } = await run.openImage(s, true);
   const out: Writable = toStdout ? run.io.stdout : await openForWrite(file);
   const label = `Exporting ${specText(s)}`;
   const onAbort = (): void => {

@@ -257,11 +257,15 @@ export class Progress {
     }
   }
 
-  /** A status line (what a wait sees); printed on a pipe only when it changes. */
-  status(text: string): void {
+  /**
+   * A status line (what a wait sees), with the time waited so far when given:
+   * redrawn on a terminal; on a pipe printed only when the text changes.
+   */
+  status(text: string, elapsedMs?: number): void {
     if (!this.#sink) return;
-    if (this.#tty) this.#draw(text);
-    else if (text !== this.#lastText) this.#sink.write(text + '\n');
+    const t = elapsedMs === undefined ? '' : `${Math.round(elapsedMs / 1000)}s`;
+    if (this.#tty) this.#draw(t ? `${text}  ${t}` : text);
+    else if (text !== this.#lastText) this.#sink.write(`${text}${t ? ` (after ${t})` : ''}\n`);
     this.#lastText = text;
   }
 
@@ -281,14 +285,13 @@ export class Progress {
   }
 }
 
-/** A wait's status line: 'waiting for ...: local up+replaying (replaying), site-b up+stopped  12s'. */
-export function waitStatusLine(what: string, status: MirrorImageStatus | null, elapsedMs: number): string {
-  const t = `${Math.round(elapsedMs / 1000)}s`;
-  if (status === null) return `waiting for ${what}: no status yet  ${t}`;
+/** What a wait sees, in one line: 'local up+replaying (replaying), site-b up+stopped (local image is primary)'. */
+export function statusLine(status: MirrorImageStatus | null): string {
+  if (status === null) return 'no status yet';
   const site = (s: MirrorSiteStatus, name: string): string => {
     const r = replaySummary(s);
     return `${name} ${siteState(s)}${r ? ` (${r})` : s.description ? ` (${shortDescription(s.description, 30)})` : ''}`;
   };
   const parts = [...(status.local ? [site(status.local, 'local')] : []), ...status.peers.map((p) => site(p, p.siteName || 'peer'))];
-  return `waiting for ${what}: ${parts.join(', ') || 'no site status'}  ${t}`;
+  return parts.join(', ') || 'no site status';
 }

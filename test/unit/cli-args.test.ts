@@ -20,7 +20,7 @@ import {
   siteState,
   table,
   toJson,
-  waitStatusLine,
+  statusLine,
 } from '../../lib/cli/format';
 import { ImageNotFound, RbdError, rbdError } from '../../lib/errors';
 import { AbortError } from '../../lib/mirror-wait';
@@ -441,11 +441,9 @@ describe('formatting', () => {
     expect(redact(`bad key ${keys[0]}!`, keys)).toBe('bad key <redacted>!');
   });
 
-  test('a wait status line names each site, its state and replay summary', () => {
-    expect(waitStatusLine('replication', imageStatus, 12_400)).toBe(
-      'waiting for replication: local up+stopped (local image is primary), site-b up+replaying (entries behind 3)  12s',
-    );
-    expect(waitStatusLine('replication', null, 0)).toBe('waiting for replication: no status yet  0s');
+  test('a status line names each site, its state and replay summary', () => {
+    expect(statusLine(imageStatus)).toBe('local up+stopped (local image is primary), site-b up+replaying (entries behind 3)');
+    expect(statusLine(null)).toBe('no status yet');
   });
 });
 
@@ -466,10 +464,10 @@ describe('progress', () => {
     expect(lines[0]).toBe('Exporting 0% (0 B / 100 KiB)\n');
     expect(lines[10]).toBe('Exporting 100% (100 KiB / 100 KiB)\n');
     lines.length = 0;
-    p.status('a');
-    p.status('a');
-    p.status('b');
-    expect(lines).toEqual(['a\n', 'b\n']);
+    p.status('a', 1000);
+    p.status('a', 2000);
+    p.status('b', 3400);
+    expect(lines).toEqual(['a (after 1s)\n', 'b (after 3s)\n']);
   });
 
   test('on a terminal: the line is redrawn in place and ended by done()', () => {
@@ -477,9 +475,11 @@ describe('progress', () => {
     const p = new Progress({ write: (t: string) => out.push(t), isTTY: true, columns: 100 });
     p.bar('Importing', 50, 100);
     p.bar('Importing', 100, 100);
+    p.status('waiting', 12_400);
     p.done();
+    expect(out[2]).toBe('\r\x1b[2Kwaiting  12s');
     expect(out[0]).toMatch(/^\r\x1b\[2KImporting {2}50% \[={14}> {15}\] 50 B \/ 100 B$/);
     expect(out[1]).toMatch(/^\r\x1b\[2KImporting 100% \[={30}\] 100 B \/ 100 B$/);
-    expect(out[2]).toBe('\n');
+    expect(out[3]).toBe('\n');
   });
 });
