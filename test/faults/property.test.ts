@@ -445,23 +445,33 @@ afterAll(async () => {
     const img = await pools[0].openImage(m.name).catch(() => undefined);
     if (img) {
       await img.mirror.disable({ force: true }).catch(() => undefined);
-      for (const s of await img.snapshots.list().catch(() => [])) if (s.namespace === 'user') await img.snapshots.remove(s.name).catch(() => undefined);
+      for (const s of await img.snapshots.list().catch(() => [])) await img.snapshots.remove(s.name, { force: true }).catch(() => undefined);
       await img.close();
     }
     await pools[0].removeImage(m.name).catch(() => undefined);
   }
-  // A copy rbd-mirror made on site-b that is left over (demoted everywhere, then disabled here).
+  // Copies rbd-mirror made on site-b and left there (a copy demoted everywhere and then
+  // disabled here stays, with the user snapshots it replicated); rbd-mirror may also be
+  // finishing one still. Sweep a few times.
   const b = await Cluster.connect({ confPath: lab.site('site-b').confPath });
   try {
     const pb = await b.openPool(lab.pool);
-    for (const n of (await pb.listImages()).filter((x) => x.startsWith(rid))) {
-      const img = await pb.openImage(n).catch(() => undefined);
-      if (img) {
-        await img.mirror.disable({ force: true }).catch(() => undefined);
-        await img.close();
+    for (let sweep = 0, quiet = 0; sweep < 15 && quiet < 2; sweep++) {
+      const left = (await pb.listImages()).filter((x) => x.startsWith(rid));
+      quiet = left.length === 0 ? quiet + 1 : 0;
+      for (const n of left) {
+        const img = await pb.openImage(n).catch(() => undefined);
+        if (img) {
+          await img.mirror.disable({ force: true }).catch(() => undefined);
+          for (const s of await img.snapshots.list().catch(() => [])) await img.snapshots.remove(s.name, { force: true }).catch(() => undefined);
+          await img.close();
+        }
+        await pb.removeImage(n).catch(() => undefined);
       }
-      await pb.removeImage(n).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 2000));
     }
+    const still = (await pb.listImages()).filter((x) => x.startsWith(rid));
+    if (still.length) process.stderr.write(`[property] left on site-b (rbd-mirror still busy with them): ${still.join(', ')}\n`);
   } finally {
     await b.close();
   }
