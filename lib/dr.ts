@@ -72,7 +72,19 @@ export type FailoverMode = 'planned' | 'forced';
 /** One step taken for an image. */
 export interface DrAction {
   /** What was done (await-* steps are waits on rbd-mirror). */
-  step: 'demote' | 'promote' | 'force-promote' | 'resync' | 'await-peer' | 'await-resync' | 'await-replication';
+  step:
+    | 'demote'
+    | 'promote'
+    | 'force-promote'
+    | 'resync'
+    /** Before a demote: until rbd-mirror on the other site reports the copy there up and replaying. */
+    | 'await-replaying'
+    /** Before a promote: until the copy has replayed the other site's demotion (librbd accepts the promote). */
+    | 'await-peer'
+    /** After a resync: until rbd-mirror has re-created the copy (new image id) and replays it. */
+    | 'await-resync'
+    /** After a resync: until the re-created copy has caught up with the primary. */
+    | 'await-replication';
   /** The site acted on (its mirroring site name). */
   site: string;
   /** How long the step took. */
@@ -401,7 +413,7 @@ class ImageRun {
       if (l?.up && l.state === 'replaying' && !isSplitBrain(status)) break;
       if (!waited) {
         waited = true;
-        this.#emit('await-peer', `waiting for rbd-mirror on ${site} to replay the image (now ${last})`, site);
+        this.#emit('await-replaying', `waiting for rbd-mirror on ${site} to replay the image (now ${last})`, site);
       }
       if (Date.now() + c.pollMs > this.#deadline) {
         const e = new Timeout(
@@ -413,7 +425,7 @@ class ImageRun {
       }
       await sleep(c.pollMs, c.signal);
     }
-    if (waited) this.report.actions.push({ step: 'await-peer', site, ms: Date.now() - t });
+    if (waited) this.report.actions.push({ step: 'await-replaying', site, ms: Date.now() - t });
   }
 
   async demote(pool: Pool, site: string): Promise<void> {
@@ -479,18 +491,26 @@ class ImageRun {
   /** Flag the (non-primary) copy on `pool` for resync, then wait until it is re-created and caught up with `primaryPool`. */
   async resyncAndWait(pool: Pool, site: string, primaryPool: Pool, primarySite: string): Promise<void> {
     const c = this.#c;
-    await this.#act('resync', site, `resyncing the copy on ${site} from ${primarySite}`, () =>
-      withImage(pool, this.#name, (image) => image.mirror.resync()),
+    // rbd-mirror deletes the flagged copy and re-creates it under a new image
+    // id; until then the old copy may still report 'replaying'.
+    const oldId = await this.#act('resync', site, `resyncing the copy on ${site} from ${primarySite}`, () =>
+      withImage(pool, this.#name, async (image) => {
+        const id = (await image.stat()).id;
+        await image.mirror.resync();
+        return id;
+      }),
     );
     await this.#act('await-resync', site, `waiting for rbd-mirror on ${site} to re-create and sync the copy`, async () => {
       let last = 'not looked yet';
       for (;;) {
         checkAbort(c.signal);
-        const status = await localStatus(pool, this.#name);
-        const copy = await inspect(pool, this.#name);
+        const id = await withImage(pool, this.#name, async (image) => (await image.stat()).id).catch(() => null);
+        const status = id !== null && id !== oldId ? await localStatus(pool, this.#name) : null;
+        const copy = id !== null && id !== oldId ? await inspect(pool, this.#name) : null;
         const l = status?.local;
-        last = `${copy.state}${l ? `, ${l.state}: ${l.description}` : ''}`;
-        if (copy.state === 'non-primary' && l?.state === 'replaying' && !isSplitBrain(status)) break;
+        last =
+          id === null ? 'the copy is gone (being re-created)' : id === oldId ? 'the old copy is still there' : `${copy?.state}${l ? `, ${l.state}: ${l.description}` : ''}`;
+        if (copy?.state === 'non-primary' && l?.state === 'replaying' && !isSplitBrain(status)) break;
         if (Date.now() + c.pollMs > this.#deadline) {
           const e = new Timeout(
             ETIMEDOUT,
@@ -650,6 +670,18 @@ async function runAll(
   };
 }
 
+/**
+ * `from` and `to` must be pools of two different clusters: two handles on the
+ * same cluster would see "both copies primary" and a failback would demote and
+ * resync the only copy.
+ */
+function checkTwoSites(from: Pool, to: Pool): void {
+  if (from === to) throw new RangeError('from and to must be pools on different sites');
+  if (from.cluster.fsid() === to.cluster.fsid()) {
+    throw new RangeError(`from and to are pools of the same cluster (fsid ${to.cluster.fsid()}): they must be on different sites`);
+  }
+}
+
 function common(o: DrCommonOptions): Omit<Ctx, 'operation' | 'mode' | 'from' | 'to' | 'fromSite' | 'toSite'> & { concurrency: number } {
   let named: Set<string> | null = null;
   if (o.images !== undefined) {
@@ -695,7 +727,7 @@ export async function failover(options: FailoverOptions): Promise<DrReport> {
   if (!isPool(o.to)) throw new TypeError('to must be a Pool (the pool on the site taking the primary role)');
   if (o.mode === 'planned' && !isPool(o.from)) throw new TypeError('a planned failover needs from: the pool on the site giving up the primary role');
   if (o.from !== undefined && o.from !== null && !isPool(o.from)) throw new TypeError('from must be a Pool or null');
-  if (o.from === o.to) throw new RangeError('from and to must be pools on different sites');
+  if (o.from) checkTwoSites(o.from, o.to);
   const from = o.from ?? null;
   const base = common(o);
   const c: Ctx = {
@@ -721,7 +753,7 @@ export async function failback(options: FailbackOptions): Promise<DrReport> {
   const o = checkOptions<FailbackOptions>(options);
   if (!isPool(o.from)) throw new TypeError('from must be a Pool (the pool on the site that is primary now)');
   if (!isPool(o.to)) throw new TypeError('to must be a Pool (the pool on the site that gets the primary role back)');
-  if (o.from === o.to) throw new RangeError('from and to must be pools on different sites');
+  checkTwoSites(o.from, o.to);
   const base = common(o);
   const c: Ctx = {
     ...base,

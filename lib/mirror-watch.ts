@@ -8,7 +8,10 @@
  * iterator that has been started), stops when the last one goes, and stops
  * when the pool is closed. rbd-mirror rewrites statuses every 30 s (and on
  * state changes), so a change shows up at most that much plus one interval late.
- * The poll's timer is unref'd: a watcher alone does not keep the process alive.
+ * The poll's timer is unref'd: a watcher alone does not keep the process alive,
+ * unless one of the pool's watchers was made with `persistent: true` (like
+ * fs.watch's option; the default here is false so that a forgotten watcher
+ * never holds a process open).
  *
  * The diffing (`diffMirrorStatuses`) is pure and works on plain data.
  */
@@ -31,6 +34,12 @@ export interface MirrorStatusChange {
 export interface MirrorWatchOptions {
   /** How often to poll, in ms (default 5000, at least 100). Watchers of one pool share the shortest interval. */
   intervalMs?: number;
+  /**
+   * Keep the process alive while this watcher polls (default false: like an
+   * unref'd timer, a watcher alone does not). Set it in a script whose only
+   * work is `for await (const change of watcher)`.
+   */
+  persistent?: boolean;
 }
 
 // ------------------------------------------------------------------ pure diffing
@@ -84,6 +93,7 @@ const MAX_INTERVAL = 2 ** 31 - 1;
 
 interface Subscriber {
   intervalMs: number;
+  persistent: boolean;
   image: string | null;
   change(c: MirrorStatusChange): void;
   warning(err: unknown): void;
@@ -181,7 +191,7 @@ class PoolPoller {
     // (a forgotten watcher would otherwise keep it running forever). A poll in
     // progress does, until it settles.
     this.#timer = setTimeout(() => void this.#poll(gen), this.#interval());
-    this.#timer.unref();
+    if (![...this.#subs].some((sub) => sub.persistent)) this.#timer.unref();
   }
 }
 
@@ -209,6 +219,7 @@ export class MirrorStatusWatcher extends EventEmitter implements AsyncIterable<M
   readonly #poller: PoolPoller;
   readonly #image: string | null;
   readonly #intervalMs: number;
+  readonly #persistent: boolean;
   #listenerSub: Subscriber | undefined;
   readonly #iterators = new Set<Subscriber>();
   #closed = false;
@@ -226,6 +237,9 @@ export class MirrorStatusWatcher extends EventEmitter implements AsyncIterable<M
       throw new RangeError(`intervalMs must be a number from ${MIN_INTERVAL} to ${MAX_INTERVAL}`);
     }
     this.#intervalMs = ms;
+    const persistent = options?.persistent;
+    if (persistent !== undefined && typeof persistent !== 'boolean') throw new TypeError(`persistent must be a boolean, got ${persistent === null ? 'null' : typeof persistent}`);
+    this.#persistent = persistent ?? false;
     this.#poller = pollerOf(pool);
     this.#image = image;
     this.on('newListener', (event: string | symbol) => {
@@ -255,6 +269,7 @@ export class MirrorStatusWatcher extends EventEmitter implements AsyncIterable<M
   #subscriber(change: (c: MirrorStatusChange) => void, end?: () => void): Subscriber {
     return {
       intervalMs: this.#intervalMs,
+      persistent: this.#persistent,
       image: this.#image,
       change,
       warning: (err) => {
