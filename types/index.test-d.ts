@@ -130,3 +130,42 @@ expectType<Promise<void>>(pool.mirror.importBootstrapToken('token', { direction:
 expectError(pool.mirror.importBootstrapToken('token', { direction: 'tx-only' }));
 expectType<Promise<MirrorPeer[]>>(pool.mirror.listPeers());
 expectAssignable<ReturnType<typeof parseMirrorDescription>>(null);
+
+// ---- disaster recovery: failover / failback
+import {
+  failback,
+  failover,
+  MirrorStateError,
+  type DrCopyState,
+  type DrEvent,
+  type DrImageReport,
+  type DrReport,
+  type FailoverOptions,
+} from '..';
+
+declare const poolB: Pool;
+expectType<Promise<DrReport>>(failover({ mode: 'planned', from: pool, to: poolB }));
+expectType<Promise<DrReport>>(failover({ mode: 'forced', from: null, to: poolB, images: ['a', 'b'], timeoutMs: 1000 }));
+expectType<Promise<DrReport>>(
+  failover({ mode: 'planned', from: pool, to: poolB, signal: new AbortController().signal, onEvent: (e: DrEvent) => void e.phase }),
+);
+expectError(failover({ mode: 'sideways', from: pool, to: poolB }));
+expectError(failover({ from: pool, to: poolB }));
+expectError(failover({ mode: 'planned', from: pool }));
+expectAssignable<FailoverOptions>({ mode: 'forced', to: poolB, concurrency: 2, pollMs: 500 });
+expectType<Promise<DrReport>>(failback({ from: poolB, to: pool, images: ['a'] }));
+expectError(failback({ to: pool }));
+declare const report: DrReport;
+expectType<boolean>(report.ok);
+expectType<'failover' | 'failback'>(report.operation);
+expectType<string | null>(report.from);
+expectType<DrImageReport[]>(report.images);
+expectType<'done' | 'already' | 'failed'>(report.images[0].outcome);
+expectType<DrCopyState>(report.images[0].after.to);
+expectType<Error | undefined>(report.images[0].error);
+expectType<string>(new MirrorStateError('img', 'msg').image);
+expectAssignable<Error>(new MirrorStateError('img', 'msg'));
+
+// ---- mirror status watching: persistent
+expectType<boolean>(pool.mirror.watch({ intervalMs: 1000, persistent: true }).polling);
+expectError(pool.mirror.watch({ persistent: 'yes' }));
