@@ -5,12 +5,11 @@
  * order and honour back-pressure.
  */
 import * as fs from 'node:fs';
-import { Readable, Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, Writable } from 'node:stream';
 import { RbdError } from './errors';
 import type { Image } from './image';
 import { opFlags, type Fadvise, type IoOptions } from './image-io';
-import { imageOptions, type CreateImageOptions, type Pool } from './pool';
+import type { CreateImageOptions } from './pool';
 import { withProgress, type ProgressCallback } from './progress';
 import { checkInt, checkName, checkOptions, checkU64 } from './validate';
 
@@ -452,10 +451,6 @@ function isWritable(v: unknown): v is Writable {
   return v !== null && typeof v === 'object' && typeof (v as Writable).write === 'function' && typeof (v as Writable).once === 'function';
 }
 
-function isReadable(v: unknown): v is Readable {
-  return v !== null && typeof v === 'object' && typeof (v as Readable).pipe === 'function' && typeof (v as Readable).on === 'function';
-}
-
 /**
  * @internal The implementation behind image.exportTo(): every byte of the
  * image, in order, like `rbd export`. A path is created (an existing file is
@@ -534,63 +529,5 @@ export function drained(out: Writable): Promise<void> {
     out.on('drain', onDrain);
     out.on('error', onError);
     out.on('close', onClose);
-  });
-}
-
-/**
- * @internal The implementation behind pool.importFrom(): create image `name`
- * and stream `src` into it, like `rbd import`. On failure the half-made image
- * is removed (an image that already existed is left alone: ImageExists).
- * Resolves with the bytes written.
- */
-export async function importImage(pool: Pool, src: string | Readable, name: string, options?: ImportOptions): Promise<number> {
-  checkName(name, 'image name');
-  const o = checkOptions<ImportOptions>(options);
-  const depth = checkDepth(o.queueDepth);
-  const given = o.size === undefined ? undefined : checkOffset(o.size, 'size');
-  imageOptions(o.createOptions); // checked now; createImage uses them below
-  if (typeof src === 'string') checkName(src, 'source path');
-  else if (!isReadable(src)) throw new TypeError('src must be a file path or a Readable');
-  else if (given === undefined) throw new TypeError('size is required when importing from a stream');
-
-  return withProgress(o.onProgress, async (progress) => {
-    let size: number;
-    if (typeof src === 'string') {
-      const st = await fs.promises.stat(src);
-      if (!st.isFile()) throw new TypeError(`${src} is not a regular file: pass a stream and its size`);
-      if (given !== undefined && given < st.size) {
-        throw new RangeError(`size (${given}) is smaller than the file ${src} (${st.size} bytes)`);
-      }
-      size = given ?? st.size;
-    } else {
-      size = given!;
-    }
-    await pool.createImage(name, size, o.createOptions);
-    let image: Image | undefined;
-    let input: Readable | undefined;
-    try {
-      image = await pool.openImage(name);
-      input = typeof src === 'string' ? fs.createReadStream(src, { highWaterMark: DEFAULT_CHUNK }) : src;
-      const ws = createImageWriteStream(image, { queueDepth: depth });
-      progress?.(0, size);
-      // Progress counts the bytes librbd acknowledged, seen as each chunk passes.
-      const tap = new Transform({
-        transform(chunk: Buffer, _encoding, next) {
-          progress?.(ws.bytesWritten, size);
-          next(null, chunk);
-        },
-      });
-      await pipeline(input, tap, ws);
-      const n = ws.bytesWritten;
-      await image.close();
-      return n;
-    } catch (err) {
-      if (typeof src === 'string') input?.destroy();
-      await image?.close().catch(() => undefined);
-      await pool.removeImage(name).catch((e: unknown) => {
-        process.emitWarning(`@x/rbd: importFrom could not remove the half-made image '${name}': ${e instanceof Error ? e.message : String(e)}`);
-      });
-      throw err;
-    }
   });
 }

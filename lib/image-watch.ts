@@ -1,4 +1,13 @@
-/** Header update notifications (rbd_update_watch) surfaced as the image's 'update' event. */
+/**
+ * Header update notifications (rbd_update_watch) surfaced as the image's
+ * 'update' event.
+ *
+ * While an image has 'update' listeners, the native watch holds them and they
+ * (usually) hold the image: like a socket with a 'data' listener, such an image
+ * is not garbage-collected until the listeners are removed or it is closed.
+ * Dropping an image without closing it is only safe once it has none (the
+ * finalisation test in test/faults/finalize.test.ts covers images without).
+ */
 import { fromNative, RbdError, type ErrorContext } from './errors';
 import type { Image } from './image';
 import type { NativeImage } from './native';
