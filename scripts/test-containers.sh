@@ -40,11 +40,8 @@ bash scripts/container-lab.sh up
 echo "test-containers: container lab up in $(( $(date +%s) - t0 )) s" >&2
 
 t0=$(date +%s)
-# dr-site-loss.test.ts runs the DR demo on a native lab of its own (it stops
-# and restarts a whole site), so it says nothing about the containers: it runs
-# in `npm test`, not here.
 XRBD_LAB_DIR="$LAB_DIR" timeout -k 30 "${XRBD_CONTAINER_TEST_TIMEOUT:-1500}" \
-  npx jest "$@" --testPathIgnorePatterns 'dr-site-loss\.test\.ts$' --selectProjects integration &
+  npx jest "$@" --selectProjects integration &
 child=$!
 wait "$child"
 echo "test-containers: integration suite passed in $(( $(date +%s) - t0 )) s" >&2

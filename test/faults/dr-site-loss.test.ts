@@ -11,6 +11,10 @@
  * story depends on (the split brain seen before the last failback), and that
  * nothing of the lab is left: no daemon naming its directory, no directory.
  *
+ * It runs in `npm run test:faults` (a site loss is a fault, and the story
+ * takes ~3 minutes), not in `npm test`; test/integration/dr*.test.ts cover the
+ * same workflows on the shared lab without stopping a site.
+ *
  * The SDK is compiled here into a private folder (the current lib/, not
  * whatever dist/ holds); the child loads the addon from build/Release (or
  * XRBD_ADDON) and the site script from docker/.
@@ -22,6 +26,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 
 import { Lab, findLabDaemons } from '../../lib/lab';
+import { tally } from './tally';
 
 const root = path.join(__dirname, '..', '..');
 const addon = process.env.XRBD_ADDON ?? path.join(root, 'build', 'Release', 'xrbd.node');
@@ -81,6 +86,21 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  // One fault injected (site-a's daemons stopped mid-story); survived when the demo finished ok.
+  let ok = false;
+  try {
+    ok = run?.code === 0 && result().ok;
+  } catch {
+    /* no DEMO-RESULT: counted as not survived */
+  }
+  tally('dr-site-loss', {
+    scenarios: 1,
+    faults: 1,
+    survived: ok ? 1 : 0,
+    crashes: run?.signal && run.signal !== 'SIGKILL' ? 1 : 0,
+    hangs: run?.signal === 'SIGKILL' ? 1 : 0,
+    mismatches: /checksum mismatch/.test(run?.out ?? '') ? 1 : 0,
+  });
   if (dist) rmSync(dist, { recursive: true, force: true });
   // A failed run may leave its lab (stopped, logs kept): remove it.
   const left = await Lab.open(labDir);
