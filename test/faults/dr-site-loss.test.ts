@@ -19,14 +19,13 @@
  * whatever dist/ holds); the child loads the addon from build/Release (or
  * XRBD_ADDON) and the site script from docker/.
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 
 import { Lab, findLabDaemons } from '../../lib/lab';
 import { tally } from './tally';
+import { buildSdk } from '../setup/build-sdk';
 
 const root = path.join(__dirname, '..', '..');
 const addon = process.env.XRBD_ADDON ?? path.join(root, 'build', 'Release', 'xrbd.node');
@@ -46,17 +45,6 @@ interface DemoResult {
 
 let dist: string;
 let run: { code: number | null; signal: NodeJS.Signals | null; out: string; ms: number };
-
-/** tsc into a temp folder; emits despite type errors elsewhere in lib/ (noEmitOnError off), fails only if nothing came out. */
-async function buildSdk(): Promise<string> {
-  const out = mkdtempSync(path.join(os.tmpdir(), 'xrbd-demo-dist-'));
-  try {
-    await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out], { cwd: root });
-  } catch (err) {
-    if (!existsSync(path.join(out, 'demo', 'index.js'))) throw new Error(`tsc emitted nothing: ${(err as { stdout?: string }).stdout ?? String(err)}`);
-  }
-  return out;
-}
 
 function runDemo(): Promise<typeof run> {
   const t0 = Date.now();
@@ -80,7 +68,7 @@ function runDemo(): Promise<typeof run> {
 }
 
 beforeAll(async () => {
-  dist = await buildSdk();
+  dist = await buildSdk('xrbd-demo-dist-');
   run = await runDemo();
   console.log(`demo: exit ${run.code ?? run.signal} after ${(run.ms / 1000).toFixed(1)} s\n${run.code === 0 ? run.out.split('\n').slice(-12).join('\n') : run.out}`);
 }, 600_000);

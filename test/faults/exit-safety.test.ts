@@ -16,14 +16,13 @@
  * The children run the compiled SDK, built here into a private folder, with
  * the addon named by XRBD_ADDON (default build/Release/xrbd.node).
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import type { Lab } from '../../lib/lab';
 import { getLab } from '../setup/lab-env';
 import { tally } from './tally';
+import { buildSdk } from '../setup/build-sdk';
 
 const root = path.join(__dirname, '..', '..');
 const addon = process.env.XRBD_ADDON ?? path.join(root, 'build', 'Release', 'xrbd.node');
@@ -179,23 +178,6 @@ function child(step: Step, mode: Mode): Promise<Run> {
       resolve(run);
     });
   });
-}
-
-/**
- * The SDK compiled into a private folder. tsc emits despite type errors
- * (noEmitOnError is off), so another engineer's half-done change elsewhere in
- * lib/ does not stop this suite; only a build that emitted nothing does.
- */
-async function buildSdk(prefix: string): Promise<string> {
-  const out = mkdtempSync(path.join(os.tmpdir(), prefix));
-  try {
-    await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out], {
-      cwd: root,
-    });
-  } catch (err) {
-    if (!existsSync(path.join(out, 'index.js'))) throw new Error(`tsc emitted nothing: ${(err as { stdout?: string }).stdout ?? String(err)}`);
-  }
-  return out;
 }
 
 beforeAll(async () => {

@@ -10,14 +10,13 @@
  * generated code): no ASan build is needed. A run takes 40-60 s on this
  * 2-core machine (node is ~20-50x slower under valgrind).
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import type { Lab } from '../../lib/lab';
 import { getLab } from '../setup/lab-env';
 import { tally } from './tally';
+import { buildSdk } from '../setup/build-sdk';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { parseLeaks, OURS } = require('../../scripts/leak-check.js') as {
@@ -42,23 +41,6 @@ interface Report {
   possiblyOurs: { records: number; bytes: number };
   ourErrors: number;
   valgrindErrors: number | null;
-}
-
-/**
- * The SDK compiled into a private folder. tsc emits despite type errors
- * (noEmitOnError is off), so another engineer's half-done change elsewhere in
- * lib/ does not stop this suite; only a build that emitted nothing does.
- */
-async function buildSdk(prefix: string): Promise<string> {
-  const out = mkdtempSync(path.join(os.tmpdir(), prefix));
-  try {
-    await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out], {
-      cwd: root,
-    });
-  } catch (err) {
-    if (!existsSync(path.join(out, 'index.js'))) throw new Error(`tsc emitted nothing: ${(err as { stdout?: string }).stdout ?? String(err)}`);
-  }
-  return out;
 }
 
 beforeAll(async () => {
