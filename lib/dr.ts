@@ -37,7 +37,7 @@ import { constants } from 'node:os';
 import { RbdError, Timeout } from './errors';
 import type { Image } from './image';
 import type { MirrorImageStatus } from './image-mirror';
-import { AbortError } from './mirror-wait';
+import { AbortError, journalCaughtUp, newestPosition } from './mirror-wait';
 import type { Pool } from './pool';
 import { checkInt, checkOptions } from './validate';
 
@@ -79,6 +79,8 @@ export interface DrAction {
     | 'resync'
     /** Before a demote: until rbd-mirror on the other site reports the copy there up and replaying. */
     | 'await-replaying'
+    /** Journal mode, after a demote: until the other site's rbd-mirror has committed the journal up to the demotion. */
+    | 'await-demotion'
     /** Before a promote: until the copy has replayed the other site's demotion (librbd accepts the promote). */
     | 'await-peer'
     /** After a resync: until rbd-mirror has re-created the copy (new image id) and replays it. */
@@ -482,10 +484,72 @@ class ImageRun {
     this.#emit('promote', `promoted the copy on ${site}`, site);
   }
 
+  /**
+   * Journal mode, after the demote on `pool`: wait until every peer's
+   * rbd-mirror client of the demoted journal has committed up to the image's
+   * own (master) position, i.e. has replayed everything up to the demotion.
+   * A non-forced promote alone is not proof enough in journal mode: librbd
+   * accepts it as soon as the peer's copy is owned by the "orphan" tag, which
+   * an EARLIER demote/promote cycle on this site also left — the peer could
+   * then be promoted without the writes made after that cycle (rbd-mirror
+   * later reports the old primary as split-brain). Snapshot mode needs no
+   * such wait: there the promote checks the very last (demotion) snapshot.
+   */
+  async awaitDemotionReplayed(pool: Pool, site: string, peerSite: string): Promise<void> {
+    const c = this.#c;
+    const mode = await withImage(pool, this.#name, (image) => image.mirror.mode());
+    if (mode !== 'journal') return;
+    await this.#act('await-demotion', peerSite, `waiting for ${peerSite} to replay the journal of ${site} up to the demotion`, async () => {
+      let last = 'no journal read yet';
+      for (;;) {
+        checkAbort(c.signal);
+        const j = await withImage(pool, this.#name, (image) => image.mirror.journalStatus());
+        const master = j.clients.find((x) => x.id === '');
+        const target = master ? newestPosition(master.commitPosition) : null;
+        if (target !== null && journalCaughtUp(j.clients, target)) return;
+        last =
+          `target ${target ? `${target.tagTid}/${target.entryTid}` : 'none'}; peers ` +
+          j.clients
+            .filter((x) => x.id !== '')
+            .map((x) => {
+              const p = newestPosition(x.commitPosition);
+              return `${x.state} at ${p ? `${p.tagTid}/${p.entryTid}` : 'nothing'}`;
+            })
+            .join(', ');
+        if (Date.now() + c.pollMs > this.#deadline) {
+          const e = new Timeout(
+            ETIMEDOUT,
+            { op: c.operation, pool: pool.name, image: this.#name, subject: 'image' },
+            `${peerSite} has not replayed the journal of ${site} up to the demotion (${last})`,
+          );
+          this.#fail(
+            e,
+            `both copies are non-primary now; run the same call again to keep waiting, or promote the copy on ${site} ` +
+              `again to undo the demotion`,
+          );
+        }
+        await sleep(c.pollMs, c.signal);
+      }
+    });
+  }
+
+  /** Promote with force, retried on the transient refusals of NOT_YET (rbd-mirror still holding the copy) until the deadline. */
   async forcePromote(pool: Pool, site: string): Promise<void> {
-    await this.#act('force-promote', site, `promoting the copy on ${site} with force`, () =>
-      withImage(pool, this.#name, (image) => image.mirror.promote({ force: true })),
-    );
+    const c = this.#c;
+    await this.#act('force-promote', site, `promoting the copy on ${site} with force`, async () => {
+      for (;;) {
+        checkAbort(c.signal);
+        try {
+          await withImage(pool, this.#name, (image) => image.mirror.promote({ force: true }));
+          return;
+        } catch (err) {
+          const n = errnoOf(err);
+          if (n === undefined || !NOT_YET.has(n) || Date.now() + c.pollMs > this.#deadline) throw err;
+          if ((await inspect(pool, this.#name)).state === 'primary') return;
+        }
+        await sleep(c.pollMs, c.signal);
+      }
+    });
   }
 
   /** Flag the (non-primary) copy on `pool` for resync, then wait until it is re-created and caught up with `primaryPool`. */
@@ -562,6 +626,7 @@ async function planned(run: ImageRun, c: Ctx, from: Copy, to: Copy): Promise<'do
     await run.awaitReplaying(c.to, c.toSite);
     await run.demote(fromPool, fromSite);
   }
+  await run.awaitDemotionReplayed(fromPool, fromSite, c.toSite);
   await run.promoteWhenReplayed(c.to, c.toSite, fromSite);
   return 'done';
 }
@@ -596,6 +661,7 @@ async function failbackOne(run: ImageRun, c: Ctx, from: Copy, to: Copy): Promise
   if (to.state === 'unreachable') throw to.error;
   if (from.state === 'non-primary' && to.state === 'non-primary') {
     // An interrupted planned move: finish it.
+    await run.awaitDemotionReplayed(fromPool, fromSite, c.toSite);
     await run.promoteWhenReplayed(c.to, c.toSite, fromSite);
     return 'done';
   }
@@ -620,6 +686,7 @@ async function failbackOne(run: ImageRun, c: Ctx, from: Copy, to: Copy): Promise
     await run.awaitReplaying(c.to, c.toSite);
   }
   await run.demote(fromPool, fromSite);
+  await run.awaitDemotionReplayed(fromPool, fromSite, c.toSite);
   await run.promoteWhenReplayed(c.to, c.toSite, fromSite);
   return 'done';
 }

@@ -323,6 +323,35 @@ describe('forced failover with site-a still up (split brain), then failback with
   }, 300_000);
 });
 
+// ---------------------------------------------------------------- demote/promote cycle, then failover
+
+describe('a demote/promote cycle on site-a just before a planned failover (journal mode)', () => {
+  let j: string;
+
+  beforeAll(async () => {
+    j = await mirrored('journal');
+  }, 300_000);
+
+  test('site-b gets the writes made after the cycle: the failover waits for the journal, not just for an orphan tag', async () => {
+    // After demote + promote on site-a, site-b's copy is owned by the "orphan" tag of that demotion until it
+    // replays the promotion: librbd would accept a non-forced promote there before site-b has the new writes.
+    await withImage('site-a', j, (image) => image.mirror.demote());
+    await withImage('site-a', j, (image) => image.mirror.promote());
+    await scribble('site-a', j, 16);
+    const expected = await sha('site-a', j);
+    const report = await failover({ mode: 'planned', from: pool('site-a'), to: pool('site-b'), images: [j], timeoutMs: 240_000 });
+    expectOk(report);
+    expect(only(report, j).actions.map((a) => a.step)).toContain('await-demotion');
+    expect(await sha('site-b', j)).toBe(expected);
+    // And the old primary replays from the new one (no split brain).
+    await waitFor(`${j} replaying on site-a`, async () => {
+      const st = await withImage('site-a', j, (image) => image.mirror.status(), true);
+      if (/split-brain/.test(st.local?.description ?? '')) throw new Error(`split brain: ${st.local?.description}`);
+      return st.local?.state === 'replaying' ? true : undefined;
+    }, 180_000);
+  }, 300_000);
+});
+
 // ---------------------------------------------------------------- interrupted failover
 
 describe('a planned failover interrupted by kill -9, run again, converges', () => {
