@@ -794,9 +794,9 @@ export async function failover(options: FailoverOptions): Promise<DrReport> {
   if (!isPool(o.to)) throw new TypeError('to must be a Pool (the pool on the site taking the primary role)');
   if (o.mode === 'planned' && !isPool(o.from)) throw new TypeError('a planned failover needs from: the pool on the site giving up the primary role');
   if (o.from !== undefined && o.from !== null && !isPool(o.from)) throw new TypeError('from must be a Pool or null');
+  const base = common(o); // every option checked before the fsid check's native calls
   if (o.from) checkTwoSites(o.from, o.to);
   const from = o.from ?? null;
-  const base = common(o);
   const c: Ctx = {
     ...base,
     operation: 'failover',
@@ -820,8 +820,8 @@ export async function failback(options: FailbackOptions): Promise<DrReport> {
   const o = checkOptions<FailbackOptions>(options);
   if (!isPool(o.from)) throw new TypeError('from must be a Pool (the pool on the site that is primary now)');
   if (!isPool(o.to)) throw new TypeError('to must be a Pool (the pool on the site that gets the primary role back)');
+  const base = common(o); // every option checked before the fsid check's native calls
   checkTwoSites(o.from, o.to);
-  const base = common(o);
   const c: Ctx = {
     ...base,
     operation: 'failback',
