@@ -37,6 +37,8 @@ import { constants } from 'node:os';
 import { RbdError, Timeout } from './errors';
 import type { Image } from './image';
 import type { MirrorImageStatus } from './image-mirror';
+import type { JournalClient } from './mirror-journal';
+import type { JournalPosition } from './mirror-status';
 import { AbortError, journalCaughtUp, newestPosition } from './mirror-wait';
 import type { Pool } from './pool';
 import { checkInt, checkOptions } from './validate';
@@ -50,6 +52,23 @@ const { EBUSY, EINVAL, EAGAIN, ENOENT, EROFS, ETIMEDOUT } = constants.errno;
  * EAGAIN, ENOENT (re-created by a resync). Retried until the deadline.
  */
 const NOT_YET = new Set([EBUSY, EINVAL, EAGAIN, ENOENT, EROFS]);
+
+/**
+ * Journal mode, after a demote: how long the peer's rbd-mirror may report
+ * "remote image is not primary" while short of the demotion before the demote
+ * is undone (it commits every rbd_journal_commit_age = 5 s, and its status
+ * can lag a poll or two behind).
+ */
+const STALL_MS = 20_000;
+/** How many times one call undoes a demote and starts the move over. */
+const MAX_UNDO = 3;
+
+/** "target T/E; peers connected at T/E, ..." for messages. */
+function positions(clients: readonly JournalClient[], target: JournalPosition | null): string {
+  const at = (p: JournalPosition | null): string => (p ? `${p.tagTid}/${p.entryTid}` : 'nothing');
+  const peers = clients.filter((x) => x.id !== '').map((x) => `${x.state} at ${at(newestPosition(x.commitPosition))}`);
+  return `target ${target ? at(target) : 'none'}; peers ${peers.length ? peers.join(', ') : 'none registered'}`;
+}
 
 /** Where one copy of an image stands. */
 export type DrCopyState =
@@ -77,10 +96,18 @@ export interface DrAction {
     | 'promote'
     | 'force-promote'
     | 'resync'
-    /** Before a demote: until rbd-mirror on the other site reports the copy there up and replaying. */
+    /**
+     * Before a demote: until rbd-mirror on the other site reports the copy there up and replaying and, in journal
+     * mode, has committed the primary's journal up to where it was when the wait began.
+     */
     | 'await-replaying'
     /** Journal mode, after a demote: until the other site's rbd-mirror has committed the journal up to the demotion. */
     | 'await-demotion'
+    /**
+     * Journal mode: the other site's rbd-mirror stopped short of the demotion ("remote image is not primary") and
+     * would never replay the rest, so the demoted copy was promoted again (it holds every write) and the move retried.
+     */
+    | 'undo-demote'
     /** Before a promote: until the copy has replayed the other site's demotion (librbd accepts the promote). */
     | 'await-peer'
     /** After a resync: until rbd-mirror has re-created the copy (new image id) and replays it. */
@@ -396,15 +423,23 @@ class ImageRun {
   // ---- the steps ----------------------------------------------------------------------
 
   /**
-   * Before demoting the primary: wait (bounded) until rbd-mirror on `site`
-   * reports the copy there up and replaying. Demoting while the peer is not
-   * replaying (still bootstrapping, in error, its daemon down) leaves both
-   * copies non-primary with nothing to promote but by force, so the image is
-   * left untouched and writable instead.
+   * Before demoting the primary on `fromPool`: wait (bounded) until rbd-mirror
+   * on `site` reports the copy there up and replaying and, in journal mode,
+   * until its client of the primary's journal has committed everything the
+   * primary had when the wait began. Demoting while the peer is not replaying
+   * (still bootstrapping, in error, its daemon down) leaves both copies
+   * non-primary with nothing to promote but by force, so the image is left
+   * untouched and writable instead. "replaying" alone is not enough in journal
+   * mode: right after a demote/promote cycle on the primary, rbd-mirror may
+   * report replaying from a copy still owned by that cycle's orphan tag, and a
+   * demotion at that moment makes its next bootstrap refuse ("remote image is
+   * not primary") with the later writes never replayed (seen in CI).
    */
-  async awaitReplaying(pool: Pool, site: string): Promise<void> {
+  async awaitReplaying(pool: Pool, site: string, fromPool: Pool): Promise<void> {
     const c = this.#c;
     const t = Date.now();
+    const journal = (await withImage(fromPool, this.#name, (image) => image.mirror.mode())) === 'journal';
+    let target: JournalPosition | null | undefined;
     let last = 'no status yet';
     let waited = false;
     for (;;) {
@@ -412,7 +447,18 @@ class ImageRun {
       const status = await localStatus(pool, this.#name);
       const l = status?.local;
       if (l) last = `${l.up ? 'up' : 'down'}+${l.state}: ${l.description}`;
-      if (l?.up && l.state === 'replaying' && !isSplitBrain(status)) break;
+      let ok = !!l?.up && l.state === 'replaying' && !isSplitBrain(status);
+      if (journal) {
+        const j = await withImage(fromPool, this.#name, (image) => image.mirror.journalStatus());
+        if (target === undefined) {
+          const master = j.clients.find((x) => x.id === '');
+          target = master ? newestPosition(master.commitPosition) : null;
+        }
+        const behind = !journalCaughtUp(j.clients, target);
+        if (behind) last += `; journal ${positions(j.clients, target)}`;
+        ok &&= !behind;
+      }
+      if (ok) break;
       if (!waited) {
         waited = true;
         this.#emit('await-replaying', `waiting for rbd-mirror on ${site} to replay the image (now ${last})`, site);
@@ -421,7 +467,7 @@ class ImageRun {
         const e = new Timeout(
           ETIMEDOUT,
           { op: c.operation, pool: pool.name, image: this.#name, subject: 'image' },
-          `the copy on ${site} is not replaying (last status ${last}); nothing was demoted`,
+          `the copy on ${site} is not replaying or not caught up (last status ${last}); nothing was demoted`,
         );
         this.#fail(e, `the primary copy was left as it was; repair replication to ${site} first, or use mode 'forced'`);
       }
@@ -494,28 +540,41 @@ class ImageRun {
    * then be promoted without the writes made after that cycle (rbd-mirror
    * later reports the old primary as split-brain). Snapshot mode needs no
    * such wait: there the promote checks the very last (demotion) snapshot.
+   *
+   * With `undo` (the demote was made by this call, so the copy on `pool` is
+   * known to hold every write): when the peer's rbd-mirror has stopped short
+   * of the target and reports "remote image is not primary" for STALL_MS, it
+   * will never replay the rest (its bootstrap refuses a non-primary remote),
+   * so the copy on `pool` is promoted again and 'undone' returned: the caller
+   * waits for the peer to catch up and demotes again.
    */
-  async awaitDemotionReplayed(pool: Pool, site: string, peerSite: string): Promise<void> {
+  async awaitDemotionReplayed(pool: Pool, site: string, peerSite: string, peerPool: Pool, undo = false): Promise<'replayed' | 'undone'> {
     const c = this.#c;
     const mode = await withImage(pool, this.#name, (image) => image.mirror.mode());
-    if (mode !== 'journal') return;
-    await this.#act('await-demotion', peerSite, `waiting for ${peerSite} to replay the journal of ${site} up to the demotion`, async () => {
+    if (mode !== 'journal') return 'replayed';
+    return this.#act('await-demotion', peerSite, `waiting for ${peerSite} to replay the journal of ${site} up to the demotion`, async () => {
       let last = 'no journal read yet';
+      let stalledSince: number | null = null;
       for (;;) {
         checkAbort(c.signal);
         const j = await withImage(pool, this.#name, (image) => image.mirror.journalStatus());
         const master = j.clients.find((x) => x.id === '');
         const target = master ? newestPosition(master.commitPosition) : null;
-        if (target !== null && journalCaughtUp(j.clients, target)) return;
-        last =
-          `target ${target ? `${target.tagTid}/${target.entryTid}` : 'none'}; peers ` +
-          j.clients
-            .filter((x) => x.id !== '')
-            .map((x) => {
-              const p = newestPosition(x.commitPosition);
-              return `${x.state} at ${p ? `${p.tagTid}/${p.entryTid}` : 'nothing'}`;
-            })
-            .join(', ');
+        if (target !== null && journalCaughtUp(j.clients, target)) return 'replayed' as const;
+        last = positions(j.clients, target);
+        if (undo) {
+          const l = (await localStatus(peerPool, this.#name))?.local;
+          const refused = !!l && l.up && l.state !== 'replaying' && /remote image is not primary/i.test(l.description);
+          stalledSince = refused ? (stalledSince ?? Date.now()) : null;
+          if (refused) last += `; ${peerSite}: ${l.state}: ${l.description}`;
+          if (stalledSince !== null && Date.now() - stalledSince >= STALL_MS) {
+            this.#emit('undo-demote', `${peerSite} stopped replaying short of the demotion (${last}); promoting the copy on ${site} again`, site);
+            const t = Date.now();
+            await withImage(pool, this.#name, (image) => image.mirror.promote());
+            this.report.actions.push({ step: 'undo-demote', site, ms: Date.now() - t });
+            return 'undone' as const;
+          }
+        }
         if (Date.now() + c.pollMs > this.#deadline) {
           const e = new Timeout(
             ETIMEDOUT,
@@ -531,6 +590,22 @@ class ImageRun {
         await sleep(c.pollMs, c.signal);
       }
     });
+  }
+
+  /**
+   * The planned move of the primary role from `fromPool` to `toPool`: wait
+   * until the peer is replaying and caught up, demote, wait for the demotion
+   * to be replayed (undoing the demote and starting over when rbd-mirror
+   * stopped short of it, at most MAX_UNDO times), promote.
+   */
+  async handOver(fromPool: Pool, fromSite: string, toPool: Pool, toSite: string): Promise<void> {
+    for (let undone = 0; ; undone++) {
+      await this.awaitReplaying(toPool, toSite, fromPool);
+      await this.demote(fromPool, fromSite);
+      const r = await this.awaitDemotionReplayed(fromPool, fromSite, toSite, toPool, undone < MAX_UNDO);
+      if (r === 'replayed') break;
+    }
+    await this.promoteWhenReplayed(toPool, toSite, fromSite);
   }
 
   /** Promote with force, retried on the transient refusals of NOT_YET (rbd-mirror still holding the copy) until the deadline. */
@@ -623,10 +698,11 @@ async function planned(run: ImageRun, c: Ctx, from: Copy, to: Copy): Promise<'do
     throw new MirrorStateError(run.report.image, `${run.report.image}: the copies have different global ids (${from.globalId} on ${fromSite}, ${to.globalId} on ${c.toSite}): not the same mirrored image`);
   }
   if (from.state === 'primary') {
-    await run.awaitReplaying(c.to, c.toSite);
-    await run.demote(fromPool, fromSite);
+    await run.handOver(fromPool, fromSite, c.to, c.toSite);
+    return 'done';
   }
-  await run.awaitDemotionReplayed(fromPool, fromSite, c.toSite);
+  // Both non-primary: an interrupted move; finish it (no undo: who demoted is not known here).
+  await run.awaitDemotionReplayed(fromPool, fromSite, c.toSite, c.to);
   await run.promoteWhenReplayed(c.to, c.toSite, fromSite);
   return 'done';
 }
@@ -661,7 +737,7 @@ async function failbackOne(run: ImageRun, c: Ctx, from: Copy, to: Copy): Promise
   if (to.state === 'unreachable') throw to.error;
   if (from.state === 'non-primary' && to.state === 'non-primary') {
     // An interrupted planned move: finish it.
-    await run.awaitDemotionReplayed(fromPool, fromSite, c.toSite);
+    await run.awaitDemotionReplayed(fromPool, fromSite, c.toSite, c.to);
     await run.promoteWhenReplayed(c.to, c.toSite, fromSite);
     return 'done';
   }
@@ -682,12 +758,8 @@ async function failbackOne(run: ImageRun, c: Ctx, from: Copy, to: Copy): Promise
     }
     if (to.state === 'primary') await run.demote(c.to, c.toSite);
     await run.resyncAndWait(c.to, c.toSite, fromPool, fromSite);
-  } else {
-    await run.awaitReplaying(c.to, c.toSite);
   }
-  await run.demote(fromPool, fromSite);
-  await run.awaitDemotionReplayed(fromPool, fromSite, c.toSite);
-  await run.promoteWhenReplayed(c.to, c.toSite, fromSite);
+  await run.handOver(fromPool, fromSite, c.to, c.toSite);
   return 'done';
 }
 

@@ -304,8 +304,11 @@ describe('a journal-mode image', () => {
     const row = r.stdout.split('\n').find((l) => l.startsWith(`${name} `));
     const cells = row?.split(/\s{2,}/) ?? [];
     expect(cells.slice(0, 4)).toEqual([name, 'done', 'primary/non-primary', 'non-primary/primary']);
-    // await-replaying: site-b not yet replaying before the demote; await-peer: not yet replayed the demotion before the promote.
-    expect(cells[4]).toMatch(/^(await-replaying@site-b,)?demote@site-a,(await-demotion@site-b,)?(await-peer@site-b,)?promote@site-b$/);
+    // await-replaying: site-b not yet replaying (or caught up) before the demote; undo-demote: rbd-mirror stopped short of the
+    // demotion, so it was undone and the move retried; await-peer: not yet replayed the demotion before the promote.
+    expect(cells[4]).toMatch(
+      /^((await-replaying@site-b,)?demote@site-a,undo-demote@site-a,await-demotion@site-b,)*(await-replaying@site-b,)?demote@site-a,(await-demotion@site-b,)?(await-peer@site-b,)?promote@site-b$/,
+    );
     expect(r.stdout).toMatch(/failover \(planned\) site-a -> site-b: 1 done, 0 already, 0 failed/);
     expect([await primaryOn('site-a', name), await primaryOn('site-b', name)]).toEqual([false, true]);
   }, 300_000);
