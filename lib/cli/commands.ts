@@ -371,6 +371,9 @@ function timeoutError(s: ImageSpec, op: string, detail: string): Timeout {
   return new Timeout(ETIMEDOUT, { op, pool: s.pool, namespace: s.namespace, image: s.image, subject: 'image' }, detail);
 }
 
+/** What reading a copy answers while rbd-mirror deletes and re-creates it for a resync. */
+const RECREATING = new Set(['ENOENT', 'EINVAL', 'ESTALE', 'EIO']);
+
 async function resync(run: Run, s: ImageSpec, wait: boolean): Promise<number> {
   const { pool, image } = await run.openImage(s);
   const oldId = (await abortable(image.stat(), run.signal)).id;
@@ -402,9 +405,16 @@ async function resync(run: Run, s: ImageSpec, wait: boolean): Promise<number> {
       }
     } catch (err) {
       if (err instanceof AbortError) throw err;
+      // While rbd-mirror deletes and re-creates the copy, reading it fails for
+      // a while: ENOENT (gone), EINVAL ("mirroring is not enabled": its mirror
+      // state is 'disabling'), ESTALE/EIO (removed under the open handle).
+      // The deadline bounds the wait; anything else is a real error.
       const code = (err as { code?: string }).code;
-      if (code !== 'ENOENT') throw err;
-      last = 'the copy is deleted, waiting for rbd-mirror to re-create it';
+      if (code === undefined || !RECREATING.has(code)) throw err;
+      last =
+        code === 'ENOENT'
+          ? 'the copy is deleted, waiting for rbd-mirror to re-create it'
+          : `the copy is being re-created (${(err as Error).message})`;
     }
     if (replaying) break;
     run.progress.status(`resync ${specText(s)}: ${last}`, Date.now() - t0);
