@@ -579,7 +579,10 @@ export class Lab {
     }
   }
 
-  /** All live daemon pids of the lab (pid files of every site + processes naming a ceph.conf of the lab). */
+  /**
+   * Live pids of the lab: the pid files of every site, and every process naming a ceph.conf of the lab
+   * (the daemons, and rbd/ceph CLI calls in progress, which may be gone a moment later).
+   */
   async pids(): Promise<number[]> {
     const all = new Set<number>();
     for (const s of this.#file.sites) for (const p of await recordedPids(s.dir)) if (await isAlive(p)) all.add(p);
