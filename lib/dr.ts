@@ -70,6 +70,13 @@ function positions(clients: readonly JournalClient[], target: JournalPosition | 
   return `target ${target ? at(target) : 'none'}; peers ${peers.length ? peers.join(', ') : 'none registered'}`;
 }
 
+/** The image's journal on `pool`: its clients, and the newest position of its own (master) client. */
+async function journalOf(pool: Pool, name: string): Promise<{ clients: JournalClient[]; master: JournalPosition | null }> {
+  const j = await withImage(pool, name, (image) => image.mirror.journalStatus());
+  const m = j.clients.find((x) => x.id === '');
+  return { clients: j.clients, master: m ? newestPosition(m.commitPosition) : null };
+}
+
 /** Where one copy of an image stands. */
 export type DrCopyState =
   /** The writable copy. */
@@ -449,11 +456,8 @@ class ImageRun {
       if (l) last = `${l.up ? 'up' : 'down'}+${l.state}: ${l.description}`;
       let ok = !!l?.up && l.state === 'replaying' && !isSplitBrain(status);
       if (journal) {
-        const j = await withImage(fromPool, this.#name, (image) => image.mirror.journalStatus());
-        if (target === undefined) {
-          const master = j.clients.find((x) => x.id === '');
-          target = master ? newestPosition(master.commitPosition) : null;
-        }
+        const j = await journalOf(fromPool, this.#name);
+        if (target === undefined) target = j.master;
         const behind = !journalCaughtUp(j.clients, target);
         if (behind) last += `; journal ${positions(j.clients, target)}`;
         ok &&= !behind;
@@ -557,9 +561,8 @@ class ImageRun {
       let stalledSince: number | null = null;
       for (;;) {
         checkAbort(c.signal);
-        const j = await withImage(pool, this.#name, (image) => image.mirror.journalStatus());
-        const master = j.clients.find((x) => x.id === '');
-        const target = master ? newestPosition(master.commitPosition) : null;
+        const j = await journalOf(pool, this.#name);
+        const target = j.master;
         if (target !== null && journalCaughtUp(j.clients, target)) return 'replayed' as const;
         last = positions(j.clients, target);
         if (undo) {
