@@ -380,7 +380,36 @@ export class Image extends Resource {
   #readInto(buf: Uint8Array, offset: number | bigint, options: IoOptions | undefined): Promise<number> {
     const flags = opFlags(options);
     if (buf.length === 0) return Promise.resolve(0);
-    return this.runIo('read', () => io().readInto(this.#native, buf, offset, flags));
+    return this.runIo('read', () => io().readInto(this.#native, buf, offset, flags)).then(
+      (n) => (n === buf.length ? n : this.#readPastStaleEnd(buf, offset, flags, n, undefined)),
+      (err: unknown) => (err instanceof InvalidArgument ? this.#readPastStaleEnd(buf, offset, flags, 0, err) : Promise.reject(err)),
+    );
+  }
+
+  /**
+   * A read that came back short, or with EINVAL (it started at or past the
+   * end), may have met this handle's stale idea of the size: librbd clips
+   * reads against the size it last refreshed, before it acts on another
+   * client's resize notification, and a read that fails the clip never
+   * refreshes (librbd 16; python-rbd reads fail the same way). stat()
+   * refreshes the handle; if the image now reaches further, read the rest.
+   * Only short or failed reads pay for this.
+   */
+  async #readPastStaleEnd(buf: Uint8Array, offset: number | bigint, flags: number, got: number, err: unknown): Promise<number> {
+    let size: bigint;
+    try {
+      size = BigInt((await this.stat()).size);
+    } catch {
+      size = 0n; // closed meanwhile, say: the read's own outcome stands
+    }
+    const at = BigInt(offset) + BigInt(got);
+    if (at >= size) {
+      if (err !== undefined) throw err;
+      return got;
+    }
+    const rest = buf.subarray(got);
+    const n = await this.runIo('read', () => io().readInto(this.#native, rest, at, flags));
+    return got + n;
   }
 
   /**

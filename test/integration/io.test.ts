@@ -160,6 +160,45 @@ describe('the end of the image', () => {
     });
   });
 
+  test('after another client grows the image and writes there, reads see the new space at once', async () => {
+    // librbd clips a read against the size the handle last refreshed, and a read
+    // that fails the clip does not refresh it (python-rbd's first and second read
+    // both fail with EINVAL here); the SDK refreshes and reads the rest.
+    await withImage(MiB, async (image, name) => {
+      const other = await Cluster.connect({ confPath: lab.site('site-a').confPath });
+      try {
+        const img2 = await (await other.openPool(lab.pool)).openImage(name);
+        try {
+          const tail = randomBytes(8192);
+          await img2.resize(2 * MiB);
+          await img2.write(tail, MiB);
+          await img2.flush();
+          // Entirely in the new space: the first I/O this handle makes after the grow.
+          expect((await image.read(MiB, 8192)).equals(tail)).toBe(true);
+          const tail2 = randomBytes(8192);
+          await img2.resize(3 * MiB);
+          await img2.write(tail2, 2 * MiB);
+          await img2.flush();
+          // Crossing the old end: the whole length, not the bytes up to the old end.
+          const r = await image.read(2 * MiB - 4096, 12288);
+          expect(r.length).toBe(12288);
+          expect(r.equals(Buffer.concat([Buffer.alloc(4096), tail2]))).toBe(true);
+        } finally {
+          await img2.close();
+        }
+        // Into a buffer, starting in the space the CLI added.
+        await lab.rbd('site-a', ['resize', '--no-progress', '--size', '4M', `${lab.pool}/${name}`]);
+        const buf = Buffer.alloc(4096, 1);
+        expect(await image.read(buf, 3 * MiB + 4096)).toBe(4096);
+        expect(buf.every((b) => b === 0)).toBe(true);
+        // Past the new end it is still an InvalidArgument.
+        await expect(image.read(4 * MiB + 1, 10)).rejects.toBeInstanceOf(InvalidArgument);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
   test('after resize through the SDK, the new end applies', async () => {
     await withImage(MiB, async (image) => {
       await image.resize(512 * KiB, { allowShrink: true });
