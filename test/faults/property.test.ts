@@ -65,6 +65,14 @@ interface Handle {
   image: Image;
   conn: number;
   closing: boolean;
+  /**
+   * Blocks from here on may be refused (EINVAL) through this handle for as long
+   * as it lives: its open overlapped a grow. librbd's open reads the header and
+   * only then registers its watch, so the grow's header notification can fall
+   * between the two and the handle keeps the old size until some later header
+   * update. Infinity for handles whose open overlapped no grow.
+   */
+  staleFrom: number;
 }
 
 interface ImageModel {
@@ -85,10 +93,8 @@ interface ImageModel {
   /** When the last mirror operation ended, and through which handle. */
   mirrorEndedAt: number;
   mirrorBy: Handle | undefined;
-  /** The last grow: when, through which handle, and the size before it (in blocks). */
-  grownAt: number;
-  grownBy: Handle | undefined;
-  blocksBeforeGrow: number;
+  /** Every grow so far: when it started and ended (undefined while running) and the size before it. */
+  grows: Array<{ start: number; end: number | undefined; from: number }>;
   snaps: Set<string>;
   /** Snapshot names being created or removed. */
   snapsBusy: Set<string>;
@@ -202,8 +208,9 @@ async function call<T>(what: string, p: () => Promise<T>): Promise<{ ok: true; v
  * notification, and even the handle that made it reports the old state from
  * info() for a moment (librbd refreshes asynchronously). Its own writes see
  * it at once; for the other handles the mirror state is taken as settled
- * SETTLE_MS after the last mirror operation ended. The same goes for a
- * grow: another handle may refuse the new blocks (EINVAL) for a moment.
+ * SETTLE_MS after the last mirror operation ended. (A grow needs no such
+ * window: the SDK refreshes a handle whose read or write meets its old end;
+ * see Handle.staleFrom for the one case it cannot.)
  */
 const SETTLE_MS = 5_000;
 function stableEpoch(m: ImageModel, h: Handle): number {
@@ -211,9 +218,16 @@ function stableEpoch(m: ImageModel, h: Handle): number {
   return m.mirrorEpoch;
 }
 
-/** Whether `h` may not know yet of the grow that made `block` part of the image. */
-function growUnsettled(m: ImageModel, h: Handle, block: number): boolean {
-  return block >= m.blocksBeforeGrow && h !== m.grownBy && Date.now() - m.grownAt < SETTLE_MS;
+/** Whether `h` may never have heard of the grow that made `block` part of the image. */
+function growUnsettled(h: Handle, block: number): boolean {
+  return block >= h.staleFrom;
+}
+
+/** The smallest pre-grow size of the grows that overlapped an open which ran from `start` until now. */
+function staleFromGrows(m: ImageModel, start: number): number {
+  let from = Infinity;
+  for (const g of m.grows) if (g.end === undefined || g.end >= start) from = Math.min(from, g.from);
+  return from;
 }
 
 function pickHandle(m: ImageModel, r: () => number): Handle | undefined {
@@ -243,7 +257,7 @@ const ops: Array<[number, string, Op]> = [
     const c = code(res.err);
     const refused = c === 'EROFS' || c === 'EBADF' || c === 'EINVAL';
     writeSettled(b, tag, refused ? false : 'maybe');
-    if (epoch === m.mirrorEpoch && !h.closing && !(c === 'EINVAL' && growUnsettled(m, h, block))) {
+    if (epoch === m.mirrorEpoch && !h.closing && !(c === 'EINVAL' && growUnsettled(h, block))) {
       if (state === 'non-primary' && c !== 'EROFS') fail(`${label}: a write to a non-primary image failed with ${c}, expected ReadOnlyImage (EROFS)`);
       if (state !== 'non-primary') fail(`${label}: a write via handle ${m.handles.indexOf(h)} (conn ${h.conn}) at ${Date.now() % 100000} to a ${state} image failed: ${String(res.err)}; mirror ops: ${m.mirrorLog.slice(-3).join('; ')}`);
     }
@@ -258,7 +272,7 @@ const ops: Array<[number, string, Op]> = [
     const expected = new Set(b.candidates);
     const res = await call(`${label} read block ${block}`, () => h.image.read(block * BLOCK, BLOCK));
     if (!res.ok) {
-      const late = code(res.err) === 'EINVAL' && growUnsettled(m, h, block);
+      const late = code(res.err) === 'EINVAL' && growUnsettled(h, block);
       if (!h.closing && code(res.err) !== 'EBADF' && !late) fail(`${label}: read of block ${block} failed: ${String(res.err)}`);
       return;
     }
@@ -279,8 +293,9 @@ const ops: Array<[number, string, Op]> = [
   [6, 'open', async (r, m, label) => {
     if (m.handles.length >= 3) return;
     const conn = Math.floor(r() * pools.length);
+    const start = Date.now();
     const res = await call(`${label} open on connection ${conn}`, () => pools[conn].openImage(m.name));
-    if (res.ok) m.handles.push({ image: res.value, conn, closing: false });
+    if (res.ok) m.handles.push({ image: res.value, conn, closing: false, staleFrom: staleFromGrows(m, start) });
     else fail(`${label}: open failed: ${String(res.err)}`);
   }],
   [5, 'close', async (r, m, label) => {
@@ -332,13 +347,13 @@ const ops: Array<[number, string, Op]> = [
     const state = m.mirror;
     const epoch = stableEpoch(m, h);
     m.resizeInflight = to - m.blocks;
+    const grow = { start: Date.now(), end: undefined as number | undefined, from: m.blocks };
+    m.grows.push(grow);
     const res = await call(`${label} resize to ${to} blocks`, () => h.image.resize(to * BLOCK));
+    grow.end = Date.now();
     m.resizeInflight = 0;
     if (res.ok) {
       while (m.model.length < to) m.model.push(newBlock());
-      m.blocksBeforeGrow = m.blocks;
-      m.grownAt = Date.now();
-      m.grownBy = h;
       m.blocks = Math.max(m.blocks, to);
     } else if (epoch === m.mirrorEpoch && !h.closing && state !== 'non-primary') {
       fail(`${label}: growing failed: ${String(res.err)}`);
@@ -421,16 +436,14 @@ beforeAll(async () => {
       blocks: BLOCKS,
       resizeInflight: 0,
       model: Array.from({ length: BLOCKS }, newBlock),
-      handles: [{ image: await pools[i % 2].openImage(name), conn: i % 2, closing: false }],
+      handles: [{ image: await pools[i % 2].openImage(name), conn: i % 2, closing: false, staleFrom: Infinity }],
       mirror: 'disabled',
       mirrorBusy: false,
       mirrorEpoch: 0,
       mirrorLog: [],
       mirrorEndedAt: 0,
       mirrorBy: undefined,
-      grownAt: 0,
-      grownBy: undefined,
-      blocksBeforeGrow: BLOCKS,
+      grows: [],
       snaps: new Set(),
       snapsBusy: new Set(),
     });
