@@ -2,7 +2,7 @@
 # Install the system packages @x/rbd needs, on Debian or Ubuntu: the librbd and
 # librados headers to build the addon, the Ceph daemons and CLI for the lab,
 # the official Python binding and fio for cross-checks and benchmarks, and
-# valgrind for the faults run's leak check.
+# valgrind for the faults run's leak check, gdb for backtraces of a crashed test run.
 # Installs only what is missing; as root directly, else through sudo; when it
 # can do neither it prints the exact command to run and exits non-zero.
 set -euo pipefail
@@ -15,6 +15,7 @@ PACKAGES=(
   python3-rbd python3-rados        # cross-checks against the official binding
   fio                              # benchmarks: fio's rbd ioengine
   valgrind                         # faults: the leak check (scripts/leak-check.js, npm run test:faults)
+  gdb file                         # tests: backtraces of a crashed test process (scripts/with-cores.sh)
 )
 
 missing=()

@@ -41,7 +41,7 @@ echo "test-containers: container lab up in $(( $(date +%s) - t0 )) s" >&2
 
 t0=$(date +%s)
 XRBD_LAB_DIR="$LAB_DIR" timeout -k 30 "${XRBD_CONTAINER_TEST_TIMEOUT:-1500}" \
-  npx jest "$@" --selectProjects integration &
+  bash scripts/with-cores.sh npx jest "$@" --selectProjects integration &
 child=$!
 wait "$child"
 echo "test-containers: integration suite passed in $(( $(date +%s) - t0 )) s" >&2

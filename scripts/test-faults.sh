@@ -19,7 +19,7 @@ rm -f "$XRBD_FAULTS_TALLY"
 # The caller's arguments first: --selectProjects takes every word after it as a
 # project name, so a test path given after it would be read as one.
 jest_rc=0
-npx jest --maxWorkers=1 "$@" --selectProjects faults || jest_rc=$?
+bash scripts/with-cores.sh npx jest --maxWorkers=1 "$@" --selectProjects faults || jest_rc=$?
 
 table_rc=0
 node scripts/faults-table.js "$XRBD_FAULTS_TALLY" || table_rc=$?
