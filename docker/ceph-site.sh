@@ -433,10 +433,11 @@ admin socket =
 log file =
 # librbd 16.2.15 can overflow its stack (SIGSEGV, ~35,000 frames) in the loop
 # between mirror::snapshot::CreatePrimaryRequest::unlink_peer and
-# UnlinkPeerRequest, which it enters when a new mirror snapshot would exceed
-# this limit (default 5): a core of a test process showed it (ceph tracker
-# 50439 and its later fixes; the tests create many mirror snapshots per image).
-# The lab keeps the limit out of the tests' reach; see README "Known issues".
+# UnlinkPeerRequest, in the pruning that follows a new mirror snapshot; it was
+# first seen with the default limit of 5 (the tests create many mirror
+# snapshots per image). The lab raises the limit so pruning stays out of most
+# tests; that narrows the exposure, it does not close the loop (a snapshot
+# without peer links can enter it too). See README "Known issues".
 rbd mirroring max mirroring snapshots = 100
 
 [client.$MIRROR_ID]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run a command (a jest run) with core dumps on; if it fails and a process left
-# a core file, print where it crashed (gdb backtraces of the crashing thread, its
+# Run a command (a jest run) with core dumps on; if a process it started left a
+# core file in the working directory (a test process, or a daemon the lab
+# started), print where it crashed (gdb backtraces of the crashing thread, its
 # innermost and outermost frames, and the other threads' top frames), then keep
 # the core under .cores/ (the newest two; they are large). Exits with the
 # command's status. Used by `npm test`, test:faults and test:containers, so a
@@ -16,16 +17,12 @@ ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)" 2>/dev/null || tr
 marker=$(mktemp)
 "$@"
 rc=$?
-if ((rc == 0)); then
-  rm -f "$marker"
-  exit 0
-fi
 
 pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo core)
 mapfile -t cores < <(find . -maxdepth 1 -type f \( -name 'core' -o -name 'core.[0-9]*' \) -newer "$marker" 2>/dev/null)
 rm -f "$marker"
 if ((${#cores[@]} == 0)); then
-  if [[ $pattern == '|'* ]]; then
+  if ((rc != 0)) && [[ $pattern == '|'* ]]; then
     echo "with-cores: exit $rc; cores go to a handler here ($pattern): see coredumpctl/apport for a crash"
   fi
   exit "$rc"
