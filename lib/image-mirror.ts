@@ -192,7 +192,7 @@ export class ImageMirror {
     const code = Object.prototype.hasOwnProperty.call(MODES, mode) ? MODES[mode] : undefined;
     if (code === undefined) throw new RangeError(`mode must be 'journal' or 'snapshot', got '${mode}'`);
     try {
-      await this.#call('enable', (n) => api().enable(n, code));
+      await this.#image._roleChange(() => this.#call('enable', (n) => api().enable(n, code)));
     } catch (err) {
       if (err instanceof InvalidArgument && err.errno === EINVAL) {
         const poolMode = await this.#poolMode();
@@ -231,7 +231,7 @@ export class ImageMirror {
     const o = checkOptions<MirrorDisableOptions>(options);
     const force = o.force === undefined ? false : checkBoolean(o.force, 'force');
     try {
-      await this.#call('disable', (n) => api().disable(n, force));
+      await this.#image._roleChange(() => this.#call('disable', (n) => api().disable(n, force)));
     } catch (err) {
       await this.#diagnose(err, 'disable', (i) =>
         !i.primary && !force ? 'the image is not primary: pass { force: true } to disable mirroring of a non-primary copy' : undefined,
@@ -249,8 +249,10 @@ export class ImageMirror {
     const o = checkOptions<MirrorPromoteOptions>(options);
     const force = o.force === undefined ? false : checkBoolean(o.force, 'force');
     try {
-      await this.#call('promote', (n) => api().promote(n, force));
-      await this.#settle(true);
+      await this.#image._roleChange(async () => {
+        await this.#call('promote', (n) => api().promote(n, force));
+        await this.#settle(true);
+      });
     } catch (err) {
       if (err instanceof ImageBusy && !force) {
         throw this.#explain(
@@ -266,8 +268,10 @@ export class ImageMirror {
   /** Make this primary copy non-primary (like `rbd mirror image demote`), so that a peer can be promoted. */
   async demote(): Promise<void> {
     try {
-      await this.#call('demote', (n) => api().demote(n));
-      await this.#settle(false);
+      await this.#image._roleChange(async () => {
+        await this.#call('demote', (n) => api().demote(n));
+        await this.#settle(false);
+      });
     } catch (err) {
       await this.#diagnose(err, 'demote', (i) => (!i.primary ? 'the image is not primary' : undefined));
     }
@@ -297,7 +301,7 @@ export class ImageMirror {
    */
   async resync(): Promise<void> {
     try {
-      await this.#call('resync', (n) => api().resync(n));
+      await this.#image._roleChange(() => this.#call('resync', (n) => api().resync(n)));
     } catch (err) {
       await this.#diagnose(err, 'resync', (i) =>
         i.primary ? 'the image is primary: only a non-primary copy can be resynced (demote it first)' : undefined,
@@ -345,7 +349,7 @@ export class ImageMirror {
     if (skip && ignore) throw new TypeError('skipQuiesce and ignoreQuiesceError exclude each other');
     const flags = (skip ? SNAP_CREATE_SKIP_QUIESCE : 0) | (ignore ? SNAP_CREATE_IGNORE_QUIESCE_ERROR : 0);
     try {
-      return await this.#call('createSnapshot', (n) => api().createSnapshot(n, flags));
+      return await this.#image._roleChange(() => this.#call('createSnapshot', (n) => api().createSnapshot(n, flags)));
     } catch (err) {
       return this.#diagnose(err, 'createSnapshot', (i) =>
         !i.primary ? 'the image is not primary: mirror snapshots are taken on the primary copy' : undefined,

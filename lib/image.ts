@@ -12,6 +12,7 @@ import { ImageMirror } from './image-mirror';
 import { ImageSnapshots } from './image-snapshots';
 import { UpdateWatch } from './image-watch';
 import { Resource } from './resource';
+import { joinGate, leaveGate, withRoleChange, type RoleGate } from './role-gate';
 import type { Writable } from 'node:stream';
 import {
   createImageReadStream,
@@ -148,10 +149,22 @@ export class Image extends Resource {
    * re-read before a write is refused.
    */
   #size: number | undefined;
+  /** Shared with the other handles of this image in the process: see lib/role-gate.ts. */
+  readonly #gateKey: string;
+  readonly #gate: RoleGate;
+  readonly #gateRef = new WeakRef<Image>(this);
 
   private constructor(pool: Pool, n: NativeImage, name: string, readOnly: boolean, size: number) {
     super(pool);
     this.#size = size;
+    let where: string;
+    try {
+      where = `${pool.cluster.fsid()}/${pool.id()}/${pool.namespace}/`;
+    } catch {
+      where = `unknown:${Math.random()}/`; // no identity: a gate of its own
+    }
+    this.#gateKey = where + name;
+    this.#gate = joinGate(this.#gateKey, this.#gateRef);
     this.pool = pool;
     this.#native = n;
     this.name = name;
@@ -183,8 +196,44 @@ export class Image extends Resource {
     try {
       await this.#watch.close();
     } finally {
+      leaveGate(this.#gateKey, this.#gateRef);
       await this.#native.close();
     }
+  }
+
+  // While another handle of this image (in this process) changes its mirror
+  // role, new calls wait for the change to end (lib/role-gate.ts).
+  protected override run<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
+    const g = this.#gate;
+    if (g.holder !== undefined && g.holder !== this) return this.#afterRoleChange(() => super.run(op, fn, extra));
+    return super.run(op, fn, extra);
+  }
+
+  protected override runIo<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
+    const g = this.#gate;
+    if (g.holder !== undefined && g.holder !== this) return this.#afterRoleChange(() => super.runIo(op, fn, extra));
+    return super.runIo(op, fn, extra);
+  }
+
+  async #afterRoleChange<T>(call: () => Promise<T>): Promise<T> {
+    const g = this.#gate;
+    while (g.holder !== undefined && g.holder !== this) await g.done;
+    return call();
+  }
+
+  /** @internal Refresh this handle while its calls are held by another handle's role change (never throws). */
+  async _refreshHeld(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await super.run('stat', () => this.#native.stat());
+    } catch {
+      // closing, or the image is gone: its next call will say so
+    }
+  }
+
+  /** @internal Run a mirror role change (or mirror snapshot) with the other handles of this image held. */
+  _roleChange<T>(fn: () => Promise<T>): Promise<T> {
+    return withRoleChange(this.#gate, this, fn);
   }
 
   /**

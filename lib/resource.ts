@@ -92,6 +92,12 @@ export abstract class Resource extends EventEmitter {
     );
   }
 
+  /** @internal Settles once none of this handle's calls is in flight (now, or when the last one settles). */
+  _idle(): Promise<void> {
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
   #settled(): void {
     if (--this.#inflight === 0) {
       const waiters = this.#idle;

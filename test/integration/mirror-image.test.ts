@@ -441,6 +441,43 @@ describe('snapshot-mode mirroring', () => {
   }, 150_000);
 });
 
+// ---------------------------------------------------------------- other handles during a role change
+
+describe('other handles of the image in this process while one changes its mirror role', () => {
+  test('calls on them wait for the demote, then see the new role: a write issued mid-demote is refused, not acknowledged', async () => {
+    const name = uniq('gate');
+    made.push(name);
+    await pool('site-a').createImage(name, 4 * MiB, { features: ['layering', 'exclusive-lock'] });
+    const a = await pool('site-a').openImage(name);
+    const other = await Cluster.connect({ confPath: lab.site('site-a').confPath });
+    try {
+      const b = await (await other.openPool(lab.pool)).openImage(name);
+      await a.mirror.enable('snapshot');
+      await b.write(Buffer.alloc(4096, 1), 0); // b holds the exclusive lock now
+      const order: string[] = [];
+      const demote = a.mirror.demote().then(() => order.push('demote'));
+      // Issued while the demote runs (it needs b to give up the lock first).
+      const writes = Array.from({ length: 8 }, (_, i) =>
+        b.write(Buffer.alloc(4096, 2), 4096 * (i + 1)).then(
+          () => order.push('write ok'),
+          (e: unknown) => order.push(`write ${(e as RbdError).code}`),
+        ),
+      );
+      const stat = b.stat().then(() => order.push('stat'));
+      await Promise.all([demote, ...writes, stat]);
+      expect(order[0]).toBe('demote');
+      expect(order.filter((o) => o.startsWith('write'))).toEqual(Array(8).fill('write EROFS'));
+      expect((await b.read(4096, 4096)).every((x) => x === 0)).toBe(true);
+      expect((await b.mirror.info()).primary).toBe(false);
+      await b.close();
+    } finally {
+      await other.close();
+      await a.mirror.promote({ force: true }).catch(() => undefined);
+      await a.close();
+    }
+  }, 120_000);
+});
+
 // ---------------------------------------------------------------- mirroring disabled
 
 describe('an image where mirroring is disabled', () => {
