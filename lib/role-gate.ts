@@ -27,6 +27,20 @@ export interface RoleGate {
 
 const gates = new Map<string, RoleGate>();
 
+/** How long a role change waits for the other handles' calls in flight, and for their refresh afterwards. */
+const IDLE_WAIT_MS = 10_000;
+const REFRESH_WAIT_MS = 5_000;
+
+/** `p`, or nothing once `ms` have passed (the timer does not keep the process alive). */
+async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** @internal The gate of the image `key` names (cluster fsid, pool id, namespace, image name), joined by `image`. */
 export function joinGate(key: string, image: WeakRef<Image>): RoleGate {
   let g = gates.get(key);
@@ -66,14 +80,16 @@ export async function withRoleChange<T>(g: RoleGate, image: Image, fn: () => Pro
   g.done = new Promise<void>((resolve) => (release = resolve));
   const others = [...g.users].map((r) => r.deref()).filter((u): u is Image => u !== undefined && u !== image);
   try {
-    await Promise.all(others.map((u) => u._idle()));
+    // Bounded: a call of theirs stuck in librbd must not stop the change (nor,
+    // through the gate, every other call on the image).
+    await bounded(Promise.all(others.map((u) => u._idle())), IDLE_WAIT_MS);
     return await fn();
   } finally {
     // Before they go on: each other handle refreshes, so the calls it held see
     // the new role (librbd refreshes a handle only when it next needs to, and
     // a write through another handle right after a demote was acknowledged on
     // the now non-primary image).
-    await Promise.all(others.map((u) => u._refreshHeld()));
+    await bounded(Promise.all(others.map((u) => u._refreshHeld())), REFRESH_WAIT_MS);
     g.holder = undefined;
     g.done = undefined;
     release();
