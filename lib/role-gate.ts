@@ -2,8 +2,9 @@
  * One gate per image per process, shared by every handle of it (whatever
  * Cluster connection opened it): while one handle changes the image's mirror
  * role or takes a mirror snapshot (demote, promote, enable, disable, resync,
- * createSnapshot), the other handles hold their new calls, and the change
- * starts once their calls in flight have settled.
+ * createSnapshot), the other handles hold their new calls, the change starts
+ * once their calls in flight have settled (at most 10 s), and they refresh
+ * (at most 5 s) before their held calls go on.
  *
  * Why: librbd 16.2.15 (Debian 12) crashed the process (SIGSEGV in
  * pthread_rwlock_unlock on a garbage lock, on a librados thread, right after
