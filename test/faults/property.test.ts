@@ -93,8 +93,8 @@ interface ImageModel {
   /** When the last mirror operation ended, and through which handle. */
   mirrorEndedAt: number;
   mirrorBy: Handle | undefined;
-  /** Every grow so far: when it started and ended (undefined while running) and the size before it. */
-  grows: Array<{ start: number; end: number | undefined; from: number }>;
+  /** Every grow so far: when it ended (undefined while running) and the size before it. */
+  grows: Array<{ end: number | undefined; from: number }>;
   snaps: Set<string>;
   /** Snapshot names being created or removed. */
   snapsBusy: Set<string>;
@@ -347,7 +347,7 @@ const ops: Array<[number, string, Op]> = [
     const state = m.mirror;
     const epoch = stableEpoch(m, h);
     m.resizeInflight = to - m.blocks;
-    const grow = { start: Date.now(), end: undefined as number | undefined, from: m.blocks };
+    const grow = { end: undefined as number | undefined, from: m.blocks };
     m.grows.push(grow);
     const res = await call(`${label} resize to ${to} blocks`, () => h.image.resize(to * BLOCK));
     grow.end = Date.now();
