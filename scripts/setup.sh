@@ -17,13 +17,13 @@ if [ -n "${PREBUILDS_ONLY:-}" ]; then
   fi
 fi
 
-# npm dependencies, from the lock file, when node_modules is missing or older.
-# `npm install`, not `npm ci`: npm 11's ci rejects this lock file for lacking the
-# other platforms' optional bindings of a dev dependency (unrs-resolver), which
-# install (still pinned by the lock) does not need.
+# npm dependencies, exactly as the lock file pins them (`npm ci`), when
+# node_modules is missing or older than the lock file. The lock file lists every
+# platform's optional bindings of the dev dependencies, so npm 11 and 12 accept
+# it; test/unit/lockfile.test.ts fails when it drifts from package.json.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: installing npm dependencies"
-  npm install --no-audit --no-fund
+  echo "setup: installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
 fi
 
 # The addon: rebuild when missing or older than any native source; not with
