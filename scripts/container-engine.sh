@@ -64,47 +64,77 @@ setup_engine() {
 
 image_exists() { engine image inspect "$1" >/dev/null 2>&1; }
 
+# ------------------------------------------------------------------ Ceph release
+# XRBD_CEPH_RELEASE picks the Ceph of the container images, by the Debian suite
+# whose packages carry it (the archive served here: 16.2.15 in bookworm, 18.2.7
+# in trixie, 20.2.x in forky). Sets CEPH_RELEASE and DEBIAN_SUITE.
+ceph_release_suite() {
+  CEPH_RELEASE="${XRBD_CEPH_RELEASE:-16.2}"
+  case "$CEPH_RELEASE" in
+    16|16.2|pacific) CEPH_RELEASE=16.2; DEBIAN_SUITE=bookworm ;;
+    18|18.2|reef) CEPH_RELEASE=18.2; DEBIAN_SUITE=trixie ;;
+    20|20.2|tentacle) CEPH_RELEASE=20.2; DEBIAN_SUITE=forky ;;
+    *) die "XRBD_CEPH_RELEASE must be 16.2, 18.2 or 20.2 (got '$CEPH_RELEASE')" ;;
+  esac
+}
+
 # ------------------------------------------------------------------ base image
-# Debian 12 minbase through debootstrap (no registry needed, only a Debian mirror)
+# Debian minbase of SUITE (bookworm | trixie | forky) through debootstrap: no
+# registry needed, only a Debian mirror. What Docker Hub's Debian images have and
+# a bare debootstrap lacks is added: /usr/sbin/policy-rc.d (no daemon starts from a
+# postinst: ceph-mon 20.2's runs deb-systemd-invoke, which fails without systemd).
+# The archive served here is a frozen snapshot whose testing suite (forky) reads as
+# expired: apt skips the Valid-Until check for that suite only.
 build_base_debootstrap() {
-  local name="$1" root t0
+  local name="$1" suite="$2" root t0 script=()
   if ! command -v debootstrap >/dev/null; then
     log "installing debootstrap"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
   fi
+  # bookworm's debootstrap has no script named forky: it is built like sid
+  [[ -e "/usr/share/debootstrap/scripts/$suite" ]] || script=(/usr/share/debootstrap/scripts/sid)
   t0=$(now)
   root="$(mktemp -d /var/tmp/xrbd-debootstrap.XXXXXX)"
-  log "building base image $name: debootstrap --variant=minbase bookworm ($MIRROR)"
-  if ! timeout 900 debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$ENGINE_STATE_DIR/debootstrap.log" 2>&1; then
+  log "building base image $name: debootstrap --variant=minbase $suite ($MIRROR)"
+  if ! timeout 900 debootstrap --variant=minbase "$suite" "$root" "$MIRROR" "${script[@]}" \
+      >"$ENGINE_STATE_DIR/debootstrap-$suite.log" 2>&1; then
     rm -rf "$root"
-    die "debootstrap failed; see $ENGINE_STATE_DIR/debootstrap.log"
+    die "debootstrap $suite failed; see $ENGINE_STATE_DIR/debootstrap-$suite.log"
   fi
   local base="${MIRROR%/debian}"
-  cat >"$root/etc/apt/sources.list" <<EOF
-deb $MIRROR bookworm main
-deb $MIRROR bookworm-updates main
-deb $base/debian-security bookworm-security main
-EOF
+  case "$suite" in
+    bookworm|trixie)
+      printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s/debian-security %s-security main\n' \
+        "$MIRROR" "$suite" "$MIRROR" "$suite" "$base" "$suite" >"$root/etc/apt/sources.list" ;;
+    *)
+      printf 'deb [check-valid-until=no] %s %s main\n' "$MIRROR" "$suite" >"$root/etc/apt/sources.list" ;;
+  esac
+  rm -f "$root/etc/apt/sources.list.d/debian.sources"
+  printf '#!/bin/sh\n# no daemon starts from a package script inside a container\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* 2>/dev/null || true
   tar -C "$root" -c . | engine import --change 'CMD ["/bin/bash"]' - "$name" >/dev/null
   rm -rf "$root"
   log "base image $name built in $(( $(now) - t0 )) s"
 }
 
-# Sets BASE_IMAGE: XRBD_BASE_IMAGE, else debian:bookworm (Docker, pulled) or
-# localhost/xrbd-debian:bookworm (podman, made by debootstrap); cached.
+# Sets BASE_IMAGE for SUITE (default bookworm): XRBD_BASE_IMAGE (bookworm only),
+# else debian:SUITE (Docker, pulled) or localhost/xrbd-debian:SUITE (podman, made
+# by debootstrap); cached.
 ensure_base_image() {
-  BASE_IMAGE="${XRBD_BASE_IMAGE:-}"
+  local suite="${1:-bookworm}"
+  BASE_IMAGE=""
+  [[ "$suite" == bookworm ]] && BASE_IMAGE="${XRBD_BASE_IMAGE:-}"
   if [[ -z "$BASE_IMAGE" ]]; then
-    if [[ "$ENGINE" == docker ]]; then BASE_IMAGE=debian:bookworm; else BASE_IMAGE=localhost/xrbd-debian:bookworm; fi
+    if [[ "$ENGINE" == docker ]]; then BASE_IMAGE="debian:$suite"; else BASE_IMAGE="localhost/xrbd-debian:$suite"; fi
   fi
   if [[ "${XRBD_REBUILD:-0}" == 1 ]] || ! image_exists "$BASE_IMAGE"; then
     if [[ "$BASE_IMAGE" == localhost/* ]]; then
-      build_base_debootstrap "$BASE_IMAGE"
+      build_base_debootstrap "$BASE_IMAGE" "$suite"
     else
       log "pulling $BASE_IMAGE"
-      timeout 600 "$ENGINE" pull "$BASE_IMAGE" >/dev/null || die "cannot pull $BASE_IMAGE (set XRBD_BASE_IMAGE=localhost/xrbd-debian:bookworm to build one with debootstrap)"
+      timeout 600 "$ENGINE" pull "$BASE_IMAGE" >/dev/null || die "cannot pull $BASE_IMAGE (set XRBD_CONTAINER_ENGINE=podman to build one with debootstrap)"
     fi
   else
     log "base image $BASE_IMAGE: cached"
