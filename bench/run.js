@@ -6,7 +6,7 @@
 //                     [--cases 4k-randwrite-qd32,...] [--no-rss] [--no-save] [--keep-lab]
 //                     [--baseline-addon path/to/other/xrbd.node]
 //
-// - Starts its OWN lab (bench/tmp/lab, mon port 19100, memstore, no mirroring),
+// - Starts its OWN lab (bench/tmp/lab, mon port BENCH_BASE_PORT, else XRBD_LAB_BASE_PORT + 900 = 18000 by default, memstore, no mirroring),
 //   never the shared one in .lab, and stops it at the end (also on SIGINT/SIGTERM).
 // - One 1 GiB image (default features), prefilled, used by all three clients one
 //   after another, same pattern, same size; the order of the clients rotates per
@@ -35,7 +35,8 @@ const ROOT = path.resolve(__dirname, '..');
 const TMP = path.join(__dirname, 'tmp');
 const LAB_DIR = path.join(TMP, 'lab');
 const RESULTS = path.join(__dirname, 'results');
-const BASE_PORT = Number(process.env.BENCH_BASE_PORT || 19100);
+// BENCH_BASE_PORT, else XRBD_LAB_BASE_PORT + 900 (default 17100 + 900): the tests' port plan, test/setup/ports.ts
+const BASE_PORT = Number(process.env.BENCH_BASE_PORT || Number(process.env.XRBD_LAB_BASE_PORT || 17100) + 900);
 const POOL = 'bench';
 const IMAGE = 'bench-img';
 const IMAGE_BYTES = 1024 * 1048576;

@@ -7,7 +7,8 @@
 #   npm run test:faults -- --json --outputFile=faults.json
 # The faults project shares the default two-site lab through test/setup/global-setup.ts
 # (started if none is running, stopped at the end); suites that need a lab of their own
-# (lab-faults: .lab-faults, mons from XRBD_FAULTS_BASE_PORT, default 17500) start it.
+# (lab-faults: .lab-faults, mons from XRBD_FAULTS_BASE_PORT, default XRBD_LAB_BASE_PORT + 500
+# = 17600; dr-site-loss: .lab-dr, XRBD_LAB_BASE_PORT + 700; test/setup/ports.ts) start it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

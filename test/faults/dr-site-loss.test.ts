@@ -1,6 +1,7 @@
 /**
  * The disaster-recovery demo as a test: `node <dist>/demo/index.js --dir
- * <repo>/.lab-dr --base-port 17700` run as a child process on a lab of its own
+ * <repo>/.lab-dr --base-port <XRBD_LAB_BASE_PORT + 700, default 17800>` run as a
+ * child process on a lab of its own (ports: test/setup/ports.ts)
  * (it stops site-a, so it never touches the shared lab). The demo starts the
  * lab, runs planned failover and failback, loses site-a, fails over by force,
  * restarts site-a and repairs the split brain by failback, checking every
@@ -26,11 +27,12 @@ import * as path from 'node:path';
 import { Lab, findLabDaemons } from '../../lib/lab';
 import { tally } from './tally';
 import { buildSdk } from '../setup/build-sdk';
+import { PORTS } from '../setup/ports';
 
 const root = path.join(__dirname, '..', '..');
 const addon = process.env.XRBD_ADDON ?? path.join(root, 'build', 'Release', 'xrbd.node');
 const labDir = path.join(root, '.lab-dr');
-const BASE_PORT = 17700;
+const BASE_PORT = PORTS.drDemo;
 
 /** The demo's steps, in order, and the checksum verifications it makes (see lib/demo/dr.ts). */
 const STEPS = ['lab', 'create', 'replicate', 'planned-failover', 'failback', 'site-loss', 'site-return'];

@@ -1,7 +1,7 @@
 /**
  * Faults injected into a durable two-site lab of this suite's own (bluestore OSDs on
  * sparse files, so that an OSD survives kill -9; mons from XRBD_FAULTS_BASE_PORT,
- * default 17500): the secondary's rbd-mirror and OSD killed while images replicate,
+ * default XRBD_LAB_BASE_PORT + 500 = 17600; test/setup/ports.ts): the secondary's rbd-mirror and OSD killed while images replicate,
  * the primary's only monitor stopped under a connected client, and a client process
  * killed in the middle of its writes. Every scenario checks data by sha256 and
  * records its counts with tally() for the `npm run test:faults` table, also when
@@ -15,12 +15,13 @@ import * as path from 'node:path';
 import { Cluster, type Image, type Pool, Timeout } from '../../lib';
 import { Lab, findLabDaemons, type LabDaemon, withLabLock } from '../../lib/lab';
 import { type FaultCounts, tally } from './tally';
+import { PORTS } from '../setup/ports';
 
 type Site = 'site-a' | 'site-b';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const LAB_DIR = path.resolve(process.env.XRBD_FAULTS_LAB_DIR ?? path.join(ROOT, '.lab-faults'));
-const BASE_PORT = Number(process.env.XRBD_FAULTS_BASE_PORT ?? 17500);
+const BASE_PORT = PORTS.labFaults;
 const DIST = path.join(ROOT, 'dist');
 const MiB = 1024 * 1024;
 const SIZE = 8 * MiB;

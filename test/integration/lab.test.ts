@@ -3,7 +3,8 @@
  *  - the shared two-site lab started by the jest global setup: both clusters up,
  *    the pool mirrored in image mode with one peer each way, rbd-mirror healthy;
  *  - robustness, on a SEPARATE single-site lab in a temp dir on other ports
- *    (basePort 17500) so that the shared lab is not disturbed.
+ *    (XRBD_LAB_BASE_PORT + 400, default 17500; test/setup/ports.ts) so that the
+ *    shared lab is not disturbed.
  */
 import { promises as fsp } from 'node:fs';
 import * as net from 'node:net';
@@ -13,8 +14,9 @@ import * as path from 'node:path';
 import { Lab, findLabDaemons, isAlive } from '../../lib/lab';
 import type { LabOptions } from '../../lib/lab';
 import { getLab } from '../setup/lab-env';
+import { PORTS } from '../setup/ports';
 
-const ROBUST_PORT = 17500;
+const ROBUST_PORT = PORTS.labRobustness;
 
 // lab starts take seconds; do not rely on the project-level testTimeout (jest reads it globally only)
 jest.setTimeout(120_000);
@@ -98,7 +100,7 @@ describe('shared two-site lab', () => {
   });
 });
 
-describe('lab robustness (separate single-site lab on ports 17500+)', () => {
+describe(`lab robustness (separate single-site lab on ports ${ROBUST_PORT}+)`, () => {
   let tmp: string;
   const labs: Lab[] = [];
   const opts = (dir: string, extra: Partial<LabOptions> = {}): LabOptions => ({

@@ -5,11 +5,13 @@
 // Concurrent jest runs on the same directory are serialised by the lab lock; each
 // registers itself as a user, and the last user out stops a lab that a jest run
 // started (a lab started by hand, e.g. `npm run lab -- start`, is never stopped).
-// XRBD_LAB_BASE_PORT moves the lab's ports (default 17100: mons on 17100, 17200).
+// XRBD_LAB_BASE_PORT moves the lab's ports (default 17100: mons on 17100, 17200) and
+// those of every other lab the tests start (test/setup/ports.ts).
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
 import { Lab, defaultLabDir, registerLabUser, withLabLock } from '../../lib/lab';
+import { PORTS } from './ports';
 
 export const JEST_OWNED_MARKER = '.started-by-jest';
 
@@ -17,7 +19,7 @@ export default async function globalSetup(): Promise<void> {
   const dir = defaultLabDir();
   const t0 = Date.now();
   const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
-  const basePort = process.env.XRBD_LAB_BASE_PORT ? Number(process.env.XRBD_LAB_BASE_PORT) : undefined;
+  const basePort = PORTS.sharedLab;
   const verbose = process.env.XRBD_LAB_VERBOSE === '1';
 
   const owned = await withLabLock(dir, async () => {
