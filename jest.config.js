@@ -34,6 +34,15 @@ module.exports = {
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
     },
     {
+      // `npm run test:install` (after `npm run build:prebuilds`): the packed
+      // tarball installed into projects of their own, with the prebuild and
+      // without one (a source build). Not part of `npm test`: ~5 minutes.
+      displayName: 'install',
+      testMatch: ['<rootDir>/test/install/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      testEnvironment: 'node',
+    },
+    {
       // `npm run test:faults` (scripts/test-faults.sh): bad input, random
       // interleavings, faults injected into the lab, leaks, exit safety. Not part
       // of `npm test`; shares the lab the same way.
