@@ -10,7 +10,9 @@
  *    dependency's install script the consumer has not allowed) into a project of
  *    its own, with a PATH holding node and nothing else (no g++, cc, make,
  *    python3), then require('@x/rbd') and Cluster.versions(): the addon the
- *    process maps is the prebuild, and nothing was built;
+ *    process maps is the prebuild, and nothing was built; the same with npm's
+ *    defaults (npm 11 runs the install script, node-gyp-build, which finds the
+ *    prebuild and builds nothing);
  *  - without a fitting prebuild (the same tarball with prebuilds/ taken out):
  *    with scripts not run, loading fails saying what to install and to run
  *    `npm rebuild @x/rbd`; with scripts allowed (allowScripts in the consumer's
@@ -82,7 +84,7 @@ function probe(dir: string, env: NodeJS.ProcessEnv): { versions?: { rbd: string;
 let tmp: string;
 let tarball: string;
 let files: string[];
-/** A PATH with node and nothing else on it. */
+/** A PATH with node and sh (npm runs scripts with it) and nothing else on it. */
 let bareBin: string;
 
 beforeAll(() => {
@@ -96,6 +98,7 @@ beforeAll(() => {
   bareBin = path.join(tmp, 'bare-bin');
   fs.mkdirSync(bareBin);
   fs.symlinkSync(process.execPath, path.join(bareBin, 'node'));
+  fs.symlinkSync('/bin/sh', path.join(bareBin, 'sh'));
 }, 120_000);
 afterAll(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -110,7 +113,7 @@ describe('npm install of the packed tarball', () => {
 
   test('--ignore-scripts, no compiler on PATH: require() loads the prebuild and it works', () => {
     const env = consumerEnv(bareBin);
-    // the PATH really has no compiler, make or python (sh's own lookup, with that PATH)
+    // the PATH really has no compiler, make or python (sh's own lookup, with that PATH): only node and sh
     const found = run('/bin/sh', ['-c', 'for t in g++ c++ gcc cc make python3 node-gyp; do command -v $t; done; true'], tmp, env);
     expect(found).toEqual({ status: 0, out: '' });
     const dir = consumer('with-prebuild');
@@ -124,6 +127,19 @@ describe('npm install of the packed tarball', () => {
     expect(p.error).toBeUndefined();
     expect(p.versions?.rbd).toMatch(/^\d+\.\d+\.\d+$/);
     expect(p.versions?.rados).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(p.mapped).toEqual([fs.realpathSync(path.join(installed, PREBUILD))]);
+  });
+
+  test("npm's defaults, no compiler on PATH: npm 11 runs the install script, which finds the prebuild and builds nothing (npm 12 runs none)", () => {
+    const env = consumerEnv(bareBin);
+    const dir = consumer('defaults');
+    const inst = npm(['install', tarball], dir, env);
+    if (inst.status !== 0) throw new Error(`npm install failed:\n${inst.out.slice(-4000)}`);
+    const installed = path.join(dir, 'node_modules', '@x', 'rbd');
+    expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
+    const p = probe(dir, env);
+    expect(p.error).toBeUndefined();
+    expect(p.versions?.rbd).toMatch(/^\d+\.\d+\.\d+$/);
     expect(p.mapped).toEqual([fs.realpathSync(path.join(installed, PREBUILD))]);
   });
 });
