@@ -16,7 +16,8 @@
  *  - without a fitting prebuild (the same tarball with prebuilds/ taken out):
  *    with scripts not run, loading fails saying what to install and to run
  *    `npm rebuild @x/rbd`; with scripts allowed (allowScripts in the consumer's
- *    package.json, which npm 12 asks for), npm install builds the addon from
+ *    package.json, which npm 12 asks for: by name for a registry install, by the
+ *    `file:` spec for a tarball), npm install builds the addon from
  *    source (node-gyp-build → node-gyp) and that build is what loads.
  *
  * XRBD_INSTALL_NPM=<path to an npm-cli.js> runs the installs with another npm
@@ -169,7 +170,9 @@ describe('without a fitting prebuild', () => {
 
   test('scripts allowed (allowScripts): npm install builds the addon from source, and that build loads', () => {
     const env = consumerEnv(process.env.PATH ?? '');
-    const dir = consumer('from-source', { allowScripts: { [pkg.name]: true } });
+    // a registry install is allowed by name; npm 12 keys a tarball by its file: spec
+    // (what `npm install-scripts approve @x/rbd` writes for it)
+    const dir = consumer('from-source', { allowScripts: { [pkg.name]: true, [`file:${nobin}`]: true } });
     const t0 = Date.now();
     const inst = npm(['install', nobin], dir, env);
     if (inst.status !== 0) throw new Error(`npm install failed:\n${inst.out.slice(-4000)}`);
