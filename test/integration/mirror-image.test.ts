@@ -521,7 +521,6 @@ describe('an image where mirroring is disabled', () => {
     ['resync', 'rbd_mirror_image_resync', [2, 22], (i: Image) => i.mirror.resync()],
     ['createSnapshot', 'rbd_mirror_image_create_snapshot2', [2, 22], (i: Image) => i.mirror.createSnapshot()],
     ['status', 'rbd_mirror_image_get_global_status', [undefined], (i: Image) => i.mirror.status()],
-    ['mode', 'rbd_mirror_image_get_mode', [2, 22], (i: Image) => i.mirror.mode()],
   ] as const)('%s rejects with MirroringNotEnabled (an InvalidArgument, EINVAL): mirroring is not enabled on the image', async (op, nativeOp, nativeErrnos, call) => {
     const err = await rejection(call(img));
     expect(err).toBeInstanceOf(MirroringNotEnabled);
