@@ -328,13 +328,22 @@ export class ImageMirror {
     return toInfo(await this.#call('info', (n) => api().info(n)));
   }
 
-  /** How the image is mirrored: 'journal' or 'snapshot' (like `rbd info`'s `mirroring mode`). */
+  /**
+   * How the image is mirrored: 'journal' or 'snapshot' (like `rbd info`'s
+   * `mirroring mode`). MirroringNotEnabled when it is not mirrored: 20.2's
+   * librbd refuses then, 16.2's answers with a mode, so the state decides.
+   */
   async mode(): Promise<MirrorImageMode> {
+    let mode: number;
     try {
-      return mirrorImageMode(await this.#call('mode', (n) => api().mode(n)));
+      mode = await this.#call('mode', (n) => api().mode(n));
     } catch (err) {
       return this.#diagnose(err, 'mode', () => undefined);
     }
+    if ((await this.#call('mode', (n) => api().info(n))).state === mirrorImageStateCode.disabled) {
+      throw this.#notEnabled('mode', 'rbd_mirror_image_get_mode');
+    }
+    return mirrorImageMode(mode);
   }
 
   /**

@@ -515,12 +515,14 @@ describe('an image where mirroring is disabled', () => {
   // librbd's errno differs by call and by release (16.2: ENOENT for promote and resync, 20.2: EINVAL); the SDK
   // decides by the image's mirroring state, so class, code and message are the same on every release.
   test.each([
-    // librbd's own errno: either of the two it uses for this; none where the SDK refuses by itself (status)
+    // librbd's own errno: either of the two it uses for this; none where the SDK refuses by itself
     ['promote', 'rbd_mirror_image_promote', [2, 22], (i: Image) => i.mirror.promote()],
     ['demote', 'rbd_mirror_image_demote', [2, 22], (i: Image) => i.mirror.demote()],
     ['resync', 'rbd_mirror_image_resync', [2, 22], (i: Image) => i.mirror.resync()],
     ['createSnapshot', 'rbd_mirror_image_create_snapshot2', [2, 22], (i: Image) => i.mirror.createSnapshot()],
     ['status', 'rbd_mirror_image_get_global_status', [undefined], (i: Image) => i.mirror.status()],
+    // 16.2's librbd answers get_mode on a disabled image (the SDK refuses by the state), 20.2's refuses
+    ['mode', 'rbd_mirror_image_get_mode', [undefined, 2, 22], (i: Image) => i.mirror.mode()],
   ] as const)('%s rejects with MirroringNotEnabled (an InvalidArgument, EINVAL): mirroring is not enabled on the image', async (op, nativeOp, nativeErrnos, call) => {
     const err = await rejection(call(img));
     expect(err).toBeInstanceOf(MirroringNotEnabled);
