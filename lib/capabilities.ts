@@ -18,6 +18,14 @@ export type OptionalLibrbdCall =
   | 'rbd_aio_compare_and_writev'
   | 'rbd_diff_iterate3';
 
+const CALLS: readonly OptionalLibrbdCall[] = [
+  'rbd_mirror_remote_namespace_get',
+  'rbd_mirror_remote_namespace_set',
+  'rbd_encryption_load2',
+  'rbd_aio_compare_and_writev',
+  'rbd_diff_iterate3',
+];
+
 /** SDK features that need an optional librbd call, and what they need. */
 export type CapabilityName = 'mirrorRemoteNamespace';
 
@@ -37,12 +45,6 @@ export interface Capabilities {
   calls: Readonly<Record<OptionalLibrbdCall, boolean>>;
   /** SDK features built on those calls. */
   features: Readonly<Record<CapabilityName, boolean>>;
-}
-
-interface NativeCapabilities {
-  librbdHeader: string;
-  librbd: string;
-  calls: Record<OptionalLibrbdCall, { compiled: boolean; available: boolean }>;
 }
 
 /** Per feature: the calls it needs and the release that first has them (for the error message). */
@@ -65,11 +67,9 @@ let cached: Capabilities | undefined;
  */
 export function capabilities(): Capabilities {
   if (cached) return cached;
-  const n = (native() as unknown as { capabilities(): NativeCapabilities }).capabilities();
+  const n = native().capabilities();
   const calls = {} as Record<OptionalLibrbdCall, boolean>;
-  for (const [name, c] of Object.entries(n.calls) as Array<[OptionalLibrbdCall, { available: boolean }]>) {
-    calls[name] = c.available;
-  }
+  for (const name of CALLS) calls[name] = n.calls[name]?.available === true;
   const features = {} as Record<CapabilityName, boolean>;
   for (const [name, need] of Object.entries(NEEDS) as Array<[CapabilityName, { calls: OptionalLibrbdCall[] }]>) {
     features[name] = need.calls.every((c) => calls[c]);
