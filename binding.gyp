@@ -4,6 +4,7 @@
       "target_name": "xrbd",
       "sources": [
         "native/addon.cc",
+        "native/capabilities.cc",
         "native/admin.cc",
         "native/cluster.cc",
         "native/pool.cc",

@@ -3,7 +3,9 @@
  * open in one process at once (mirroring needs two).
  */
 import { native, nativeArea, type NativeCluster } from './native';
-import { fromNative, rbdError, type ErrorContext } from './errors';
+import { constants } from 'node:os';
+import { findForeignKey, foreignKeyDetail } from './cephx';
+import { fromNative, rbdError, RbdError, type ErrorContext } from './errors';
 import { Pool } from './pool';
 import { Resource } from './resource';
 import { checkInt, checkName, checkOptions, checkString } from './validate';
@@ -89,6 +91,21 @@ interface NativeAdmin {
 const admin = (): NativeAdmin => nativeArea<NativeAdmin>('admin');
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const { EINVAL, EIO } = constants.errno;
+
+/**
+ * A connect that failed on a key librados could not parse says so: librados
+ * only logs "Malformed input" and returns EINVAL (a `key` option) or EIO (a
+ * keyring file). The native error carries the keyring paths librados used.
+ */
+async function explainConnect(e: Error, raw: unknown, config: Array<[string, string]>, cluster: string): Promise<Error> {
+  if (!(e instanceof RbdError) || (e.errno !== EINVAL && e.errno !== EIO)) return e;
+  const keyring = (raw as { keyring?: unknown } | null)?.keyring;
+  const keys = config.filter(([k]) => k === 'key').map(([, v]): [string, string] => ['given as the `key` option', v]);
+  const foreign = await findForeignKey(keys, typeof keyring === 'string' ? keyring : '');
+  if (foreign === undefined) return e;
+  return rbdError(e.errno, { op: 'connect', cluster }, foreignKeyDetail(foreign, native().versions().rbd), e.nativeOp);
+}
 
 /**
  * A connection to a Ceph cluster (a librados client): `Cluster.connect()`,
@@ -149,7 +166,7 @@ export class Cluster extends Resource {
     try {
       await n.connect({ clusterName, name: user, confPath, config });
     } catch (err) {
-      throw fromNative(err, { op: 'connect', cluster: clusterName });
+      throw await explainConnect(fromNative(err, { op: 'connect', cluster: clusterName }), err, config, clusterName);
     }
     return new Cluster(n, clusterName, user);
   }

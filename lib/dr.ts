@@ -34,7 +34,7 @@
  */
 import { constants } from 'node:os';
 
-import { RbdError, Timeout } from './errors';
+import { MirroringNotEnabled, RbdError, Timeout } from './errors';
 import type { Image } from './image';
 import type { MirrorImageStatus } from './image-mirror';
 import type { JournalClient } from './mirror-journal';
@@ -507,7 +507,8 @@ class ImageRun {
         break;
       } catch (err) {
         const n = errnoOf(err);
-        if (n === undefined || !NOT_YET.has(n)) throw err;
+        // a copy whose mirroring is disabled never becomes promotable: no retry (its errno is EINVAL, as a refusal's)
+        if (n === undefined || !NOT_YET.has(n) || err instanceof MirroringNotEnabled) throw err;
         last = err;
       }
       if (!waited) {
@@ -622,7 +623,9 @@ class ImageRun {
           return;
         } catch (err) {
           const n = errnoOf(err);
-          if (n === undefined || !NOT_YET.has(n) || Date.now() + c.pollMs > this.#deadline) throw err;
+          if (n === undefined || !NOT_YET.has(n) || err instanceof MirroringNotEnabled || Date.now() + c.pollMs > this.#deadline) {
+            throw err;
+          }
           if ((await inspect(pool, this.#name)).state === 'primary') return;
         }
         await sleep(c.pollMs, c.signal);

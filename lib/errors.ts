@@ -117,6 +117,18 @@ export class ImageBusy extends RbdError {}
 export class ImageHasSnapshots extends RbdError {}
 /** EINVAL: librbd refused an argument or the state the image is in. */
 export class InvalidArgument extends RbdError {}
+/**
+ * A mirroring call on an image whose mirroring is disabled (`rbd mirror image
+ * promote` of an image never enabled, ...). Chosen by the image's mirroring
+ * state, not by librbd's errno, which differs by call and by release (16.2
+ * answers promote and resync with ENOENT, 20.2 with EINVAL): `errno` and
+ * `code` are EINVAL on every release, as the rbd CLI says, and `nativeErrno`
+ * keeps what librbd returned.
+ */
+export class MirroringNotEnabled extends InvalidArgument {
+  /** The errno librbd returned (ENOENT or EINVAL, by release), when the SDK asked librbd at all. */
+  nativeErrno?: number;
+}
 /** ENOSPC: the cluster or pool is full. */
 export class NoSpace extends RbdError {}
 /** ETIMEDOUT: the cluster did not answer in time (see `timeoutMs` and `operationTimeoutMs`), or a wait timed out. */
@@ -127,6 +139,15 @@ export class ConnectionShutdown extends RbdError {}
 export class OperationNotSupported extends RbdError {}
 /** ENOSYS: this librbd/librados does not implement the call. */
 export class FunctionNotSupported extends RbdError {}
+/**
+ * ENOSYS: the call needs an optional librbd function this build lacks (the
+ * addon was compiled against older librbd headers, or runs on an older
+ * librbd). `capability` names it, as `capabilities().features` does.
+ */
+export class CapabilityUnavailable extends FunctionNotSupported {
+  /** The capability that is false, e.g. 'mirrorRemoteNamespace'. */
+  capability?: string;
+}
 /** EDOM: an argument is out of the range librbd accepts. */
 export class ArgumentOutOfRange extends RbdError {}
 /** EDQUOT: a pool quota is reached. */

@@ -1,7 +1,7 @@
 /** Image-level RBD mirroring: `rbd mirror image ...` and `rbd journal info/status`. */
 import { constants } from 'node:os';
 import type { ErrorContext } from './errors';
-import { ImageBusy, InvalidArgument, RbdError, closedError, rbdError } from './errors';
+import { ImageBusy, InvalidArgument, MirroringNotEnabled, RbdError, closedError, rbdError } from './errors';
 import type { Image } from './image';
 import {
   CLIENT_PAGE,
@@ -126,13 +126,19 @@ const SNAP_CREATE_SKIP_QUIESCE = 1 << 0;
 /** How long promote/demote wait for the handle to see its new role (see #settle). */
 const SETTLE_MS = 10_000;
 const SNAP_CREATE_IGNORE_QUIESCE_ERROR = 1 << 1;
-const { EINVAL, ENOENT, EBADMSG } = constants.errno;
+const { EINVAL, ENOENT, EBADMSG, EOPNOTSUPP, EROFS } = constants.errno;
+/** The errnos librbd answers a call with when the image's mirroring state does not allow it. */
+const STATE_ERRNOS: ReadonlySet<number> = new Set([EINVAL, ENOENT, EOPNOTSUPP, EROFS]);
 
 function hasErrno(err: unknown, errno: number): err is RbdError {
   return err instanceof RbdError && err.errno === errno;
 }
 
-/** Mirroring of one image (`image.mirror`), like `rbd mirror image ...`. */
+/**
+ * Mirroring of one image (`image.mirror`), like `rbd mirror image ...`. Every
+ * call but enable() and info() on an image whose mirroring is disabled rejects
+ * with MirroringNotEnabled (an InvalidArgument, EINVAL), on every librbd release.
+ */
 export class ImageMirror {
   readonly #image: Image;
 
@@ -155,24 +161,32 @@ export class ImageMirror {
     return rbdError(err.errno, this.#context(op), detail, err.nativeOp);
   }
 
+  /** MirroringNotEnabled for `op`: the same class and errno (EINVAL) on every release. */
+  #notEnabled(op: string, nativeOp: string | undefined, nativeErrno?: number): MirroringNotEnabled {
+    const e = new MirroringNotEnabled(EINVAL, this.#context(op), 'mirroring is not enabled on the image', nativeOp);
+    if (nativeErrno !== undefined) e.nativeErrno = nativeErrno;
+    return e;
+  }
+
   /**
-   * librbd answers most misuses with a bare EINVAL (or ENOENT): look at the
-   * image's mirroring state to say which one it was. `why` gets the state (or null
-   * when it cannot be read) and returns the detail, or undefined to keep the error.
+   * librbd answers most misuses with a bare errno, which differs by call and
+   * by release (a disabled image: ENOENT for promote and resync on 16.2,
+   * EINVAL on 20.2): look at the image's mirroring state after the failure to
+   * say which misuse it was, so that the error class follows the state, not
+   * the errno. `why` gets the state and returns the detail, or undefined to
+   * keep the error.
    */
   async #diagnose(err: unknown, op: string, why: (info: MirrorImageInfo) => string | undefined): Promise<never> {
-    // librbd says "not mirrored" with EINVAL for some calls and ENOENT for others (promote, resync).
-    if ((err instanceof InvalidArgument && err.errno === EINVAL) || hasErrno(err, ENOENT)) {
+    if (err instanceof RbdError && STATE_ERRNOS.has(err.errno)) {
       let info: MirrorImageInfo | undefined;
       try {
         info = toInfo(await this.#call('info', (n) => api().info(n)));
       } catch {
         // keep the original error
       }
-      if (info) {
-        const detail = info.state === 'disabled' ? 'mirroring is not enabled on the image' : why(info);
-        if (detail !== undefined) throw this.#explain(err, op, detail);
-      }
+      if (info?.state === 'disabled') throw this.#notEnabled(op, err.nativeOp, err.errno);
+      const detail = info ? why(info) : undefined;
+      if (detail !== undefined) throw this.#explain(err, op, detail);
     }
     throw err;
   }
@@ -314,13 +328,22 @@ export class ImageMirror {
     return toInfo(await this.#call('info', (n) => api().info(n)));
   }
 
-  /** How the image is mirrored: 'journal' or 'snapshot' (like `rbd info`'s `mirroring mode`). */
+  /**
+   * How the image is mirrored: 'journal' or 'snapshot' (like `rbd info`'s
+   * `mirroring mode`). MirroringNotEnabled when it is not mirrored: 20.2's
+   * librbd refuses then, 16.2's answers with a mode, so the state decides.
+   */
   async mode(): Promise<MirrorImageMode> {
+    let mode: number;
     try {
-      return mirrorImageMode(await this.#call('mode', (n) => api().mode(n)));
+      mode = await this.#call('mode', (n) => api().mode(n));
     } catch (err) {
       return this.#diagnose(err, 'mode', () => undefined);
     }
+    if ((await this.#call('mode', (n) => api().info(n))).state === mirrorImageStateCode.disabled) {
+      throw this.#notEnabled('mode', 'rbd_mirror_image_get_mode');
+    }
+    return mirrorImageMode(mode);
   }
 
   /**
@@ -378,7 +401,7 @@ export class ImageMirror {
     });
     if (s.info.state === mirrorImageStateCode.disabled) {
       // librbd answers with an empty status; the CLI refuses, and so do we.
-      throw rbdError(EINVAL, this.#context('status'), 'mirroring is not enabled on the image', 'rbd_mirror_image_get_global_status');
+      throw this.#notEnabled('status', 'rbd_mirror_image_get_global_status');
     }
     const { local, peers: sites } = mirrorSiteStatuses(s.siteStatuses, peers);
     return { name: s.name, info: toInfo(s.info), local, peers: sites };

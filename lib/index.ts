@@ -112,6 +112,7 @@ export {
   type GroupSnapshotState,
   type GroupRollbackOptions,
 } from './pool-groups';
+export { capabilities, type Capabilities, type CapabilityName, type OptionalLibrbdCall } from './capabilities';
 export { FEATURES, featureNames, featureBits, type FeatureName, type UnknownFeature } from './features';
 export type { ResourceState } from './resource';
 export {
@@ -128,11 +129,13 @@ export {
   ImageBusy,
   ImageHasSnapshots,
   InvalidArgument,
+  MirroringNotEnabled,
   NoSpace,
   Timeout,
   ConnectionShutdown,
   OperationNotSupported,
   FunctionNotSupported,
+  CapabilityUnavailable,
   ArgumentOutOfRange,
   DiskQuotaExceeded,
   IOError,

@@ -133,6 +133,12 @@ export interface NativeBinding {
   Image: typeof NativeImage;
   versions(): { rados: string; rbd: string; rbdHeader: string };
   /**
+   * native/capabilities.cc: the librbd version of the headers built against and
+   * the one loaded; per optional librbd call (C name), whether it was compiled in
+   * and whether it is usable (compiled in, and the loaded librbd is as new).
+   */
+  capabilities(): { librbdHeader: string; librbd: string; calls: Record<string, { compiled: boolean; available: boolean }> };
+  /**
    * Debug counts for the leak and finalisation tests. `wrappers`: native handle
    * objects of this JS environment (thread) not yet finalised; `handles`: the
    * librados clients, I/O contexts and librbd images still alive in the whole

@@ -1,7 +1,8 @@
 /** Pool-level RBD mirroring: `rbd mirror pool ...` and `rbd mirror snapshot schedule ...`. */
 import { Cluster } from './cluster';
+import { requireCapability } from './capabilities';
 import type { ErrorContext, RbdError } from './errors';
-import { closedError, rbdError } from './errors';
+import { InvalidArgument, closedError, rbdError } from './errors';
 import type { MirrorImageStatus } from './image-mirror';
 import {
   mirrorImageMode,
@@ -37,6 +38,9 @@ interface NativePoolMirror {
   modeGet(pool: NativePool): Promise<number>;
   modeSet(pool: NativePool, mode: number): Promise<void>;
   uuidGet(pool: NativePool): Promise<string>;
+  /** librbd 1.20+ builds only (capabilities().features.mirrorRemoteNamespace). */
+  remoteNamespaceGet?(pool: NativePool): Promise<string>;
+  remoteNamespaceSet?(pool: NativePool, namespace: string): Promise<void>;
   siteNameGet(pool: NativePool): Promise<string>;
   siteNameSet(pool: NativePool, name: string): Promise<void>;
   bootstrapCreate(pool: NativePool): Promise<string>;
@@ -167,6 +171,12 @@ export interface ImportBootstrapTokenOptions {
 export interface EnableMirrorOptions {
   /** Also set this cluster's site name (`--site-name`). */
   siteName?: string;
+  /**
+   * The namespace of the peer pool that this namespace mirrors to (like 20.2's
+   * `--remote-namespace`), set before mirroring is enabled. Needs librbd 1.20
+   * (capabilities().features.mirrorRemoteNamespace): CapabilityUnavailable otherwise.
+   */
+  remoteNamespace?: string;
 }
 
 /**
@@ -263,6 +273,12 @@ function isEnoent(err: unknown): boolean {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+function checkRemoteNamespace(value: unknown): string {
+  if (typeof value !== 'string') throw new TypeError(`remoteNamespace must be a string, got ${typeof value}`);
+  if (value.includes('\0')) throw new RangeError('remoteNamespace must not contain NUL bytes');
+  return value;
+}
+
 function checkUuid(value: unknown): string {
   const s = checkName(value, 'peer uuid');
   if (!UUID.test(s)) throw new RangeError('peer uuid must be a uuid like 55672766-c02b-4729-8567-f13a66893445');
@@ -303,8 +319,54 @@ export class PoolMirror {
   async enable(mode: 'image' | 'pool', options?: EnableMirrorOptions): Promise<void> {
     const m = code(MODES, mode, 'mode', ['image', 'pool']);
     const o = checkOptions<EnableMirrorOptions>(options);
+    if (o.remoteNamespace !== undefined) {
+      checkRemoteNamespace(o.remoteNamespace);
+      requireCapability('mirrorRemoteNamespace', this.#context('enable'));
+    }
     if (o.siteName !== undefined) await this.setSiteName(o.siteName);
+    // librbd takes the remote namespace only while mirroring is disabled: first, as the CLI does.
+    if (o.remoteNamespace !== undefined) await this.setRemoteNamespace(o.remoteNamespace);
     await this.#call('enable', (n) => api().modeSet(n, m));
+  }
+
+  /**
+   * The namespace of the peer pool this pool's namespace mirrors to (20.2's
+   * `rbd mirror pool info`'s remote namespace): the pool's own namespace
+   * unless one was set. Needs librbd 1.20 (Ceph 20.2): rejects with
+   * CapabilityUnavailable (ENOSYS) on an addon built against older headers.
+   */
+  async remoteNamespace(): Promise<string> {
+    requireCapability('mirrorRemoteNamespace', this.#context('remoteNamespace'));
+    const get = api().remoteNamespaceGet as NonNullable<NativePoolMirror['remoteNamespaceGet']>;
+    return this.#call('remoteNamespace', (n) => get(n));
+  }
+
+  /**
+   * Mirror this pool's namespace to another namespace of the peer pool (like
+   * `rbd mirror pool enable <pool>/<ns> <mode> --remote-namespace <remote>` of
+   * 20.2). librbd takes it only while mirroring of this namespace is disabled,
+   * and maps the default namespace only to the default one (InvalidArgument,
+   * EINVAL, saying which). Disabling mirroring resets it to the pool's own
+   * namespace. Needs librbd 1.20: CapabilityUnavailable (ENOSYS) otherwise.
+   */
+  async setRemoteNamespace(remoteNamespace: string): Promise<void> {
+    checkRemoteNamespace(remoteNamespace);
+    requireCapability('mirrorRemoteNamespace', this.#context('setRemoteNamespace'));
+    const set = api().remoteNamespaceSet as NonNullable<NativePoolMirror['remoteNamespaceSet']>;
+    try {
+      await this.#call('setRemoteNamespace', (n) => set(n, remoteNamespace));
+    } catch (err) {
+      if (!(err instanceof InvalidArgument)) throw err;
+      const local = this.#pool.namespace;
+      let detail: string | undefined;
+      if (local === '' && remoteNamespace !== '') detail = 'the default namespace can only be mirrored to the default namespace';
+      else if (local !== '' && remoteNamespace === '') detail = 'a non-default namespace cannot be mirrored to the default namespace';
+      else if ((await this.mode().catch(() => 'disabled')) !== 'disabled') {
+        detail = 'mirroring is enabled: the remote namespace can only be set while it is disabled (or with enable())';
+      }
+      if (detail === undefined) throw err;
+      throw rbdError(err.errno, this.#context('setRemoteNamespace'), detail, err.nativeOp);
+    }
   }
 
   /** Disable mirroring (like `rbd mirror pool disable`). Remove the peers first. */

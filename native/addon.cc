@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "admin.h"
+#include "capabilities.h"
 #include "cluster.h"
 #include "diff.h"
 #include "groups.h"
@@ -73,6 +74,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("liveHandles", Napi::Function::New<LiveHandles>(env, "liveHandles"));
 
   // API areas: plain functions taking a wrapped handle first.
+  InitCapabilities(env, exports);
   InitAdmin(env, exports);
   InitSnapshots(env, exports);
   InitMetadata(env, exports);

@@ -43,12 +43,25 @@ class ConnectWorker final : public PromiseWorker {
     }
     op_ = "rados_connect";
     rc = rados_connect(h->cluster);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+      // Where librados looked for keys ($cluster/$name expanded), so that lib/ can
+      // tell a key it cannot parse (a newer cephx key type) from other failures.
+      // Paths only: a key itself never goes into an error.
+      char buf[4096] = {0};
+      if (rados_conf_get(h->cluster, "keyring", buf, sizeof buf) == 0) keyring_ = buf;
+      connect_rc_ = rc;
+      return 0;  // rejected in Result(), with the keyring paths attached
+    }
     h_ = std::move(h);
     return 0;
   }
 
   Napi::Value Result(Napi::Env env) override {
+    if (connect_rc_ < 0) {
+      Napi::Error e = ErrnoError(env, connect_rc_, "rados_connect");
+      e.Set("keyring", Napi::String::New(env, keyring_));
+      throw e;
+    }
     ExitGuard::Arm();  // after connecting: see util/exit_guard.h for why then
     wrap_->Adopt(std::move(h_));
     return env.Undefined();
@@ -57,6 +70,8 @@ class ConnectWorker final : public PromiseWorker {
  private:
   ClusterWrap* wrap_;  // kept alive by Pin(this)
   std::shared_ptr<RadosHandle> h_;
+  int connect_rc_ = 0;
+  std::string keyring_;
 };
 
 class OpenPoolWorker final : public PromiseWorker {

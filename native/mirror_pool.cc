@@ -2,6 +2,7 @@
 //
 //   modeGet(pool) → number                     modeSet(pool, mode) → undefined
 //   uuidGet(pool) → string
+//   remoteNamespaceGet(pool) → string          remoteNamespaceSet(pool, ns)  (librbd 1.20+ only; see capabilities.h)
 //   siteNameGet(pool) → string                 siteNameSet(pool, name)      (on the pool's rados_t)
 //   bootstrapCreate(pool) → string             bootstrapImport(pool, direction, token)
 //   peerAdd(pool, direction, siteName, clientName) → uuid
@@ -27,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "capabilities.h"
 #include "pool.h"
 #include "util/args.h"
 #include "util/mirror_status.h"
@@ -445,6 +447,23 @@ Napi::Value UuidGet(const Napi::CallbackInfo& info) {
   });
 }
 
+#if XRBD_HAS_MIRROR_REMOTE_NAMESPACE
+Napi::Value RemoteNamespaceGet(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_remote_namespace_get");
+  return Call(info, "rbd_mirror_remote_namespace_get", Kind::kString, [h](MirrorCallWorker& w) {
+    return GetString([&](char* buf, size_t* len) { return rbd_mirror_remote_namespace_get(h->io, buf, len); },
+                     &w.text);
+  });
+}
+
+Napi::Value RemoteNamespaceSet(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_remote_namespace_set");
+  std::string ns = StringArg(info, 1, "remote namespace");
+  return Call(info, "rbd_mirror_remote_namespace_set", Kind::kNone,
+              [h, ns](MirrorCallWorker&) { return rbd_mirror_remote_namespace_set(h->io, ns.c_str()); });
+}
+#endif
+
 Napi::Value SiteNameGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_site_name_get");
   return Call(info, "rbd_mirror_site_name_get", Kind::kString, [h](MirrorCallWorker& w) {
@@ -629,6 +648,13 @@ void InitMirrorPool(Napi::Env env, Napi::Object exports) {
       {"imageDemote", ImageDemote},
   };
   for (const auto& [name, fn] : fns) area.Set(name, Napi::Function::New(env, fn, name));
+#if XRBD_HAS_MIRROR_REMOTE_NAMESPACE
+  // Only where the loaded librbd has them too (the symbols bind lazily): lib/ checks capabilities() first.
+  if (RuntimeLibrbdAtLeastHeaders()) {
+    area.Set("remoteNamespaceGet", Napi::Function::New(env, RemoteNamespaceGet, "remoteNamespaceGet"));
+    area.Set("remoteNamespaceSet", Napi::Function::New(env, RemoteNamespaceSet, "remoteNamespaceSet"));
+  }
+#endif
   exports.Set("mirrorPool", area);
 }
 

@@ -169,3 +169,39 @@ expectAssignable<Error>(new MirrorStateError('img', 'msg'));
 // ---- mirror status watching: persistent
 expectType<boolean>(pool.mirror.watch({ intervalMs: 1000, persistent: true }).polling);
 expectError(pool.mirror.watch({ persistent: 'yes' }));
+
+// ---- capabilities and the errors of compatibility (issue 12)
+import {
+  CapabilityUnavailable,
+  FunctionNotSupported,
+  InvalidArgument,
+  MirroringNotEnabled,
+  capabilities,
+  type Capabilities,
+  type CapabilityName,
+  type OptionalLibrbdCall,
+} from '..';
+
+const caps = capabilities();
+expectType<Capabilities>(caps);
+expectType<string>(caps.librbdHeader);
+expectType<string>(caps.librbd);
+expectType<boolean>(caps.calls.rbd_mirror_remote_namespace_set);
+expectType<boolean>(caps.calls.rbd_diff_iterate3);
+expectType<boolean>(caps.features.mirrorRemoteNamespace);
+expectAssignable<OptionalLibrbdCall>('rbd_encryption_load2');
+expectAssignable<CapabilityName>('mirrorRemoteNamespace');
+expectError(caps.calls.rbd_no_such_call);
+expectError((caps.features.mirrorRemoteNamespace = false));
+
+expectType<Promise<string>>(pool.mirror.remoteNamespace());
+expectType<Promise<void>>(pool.mirror.setRemoteNamespace('dr'));
+expectType<Promise<void>>(pool.mirror.enable('image', { remoteNamespace: 'dr', siteName: 'a' }));
+expectError(pool.mirror.setRemoteNamespace(7));
+
+declare const notEnabled: MirroringNotEnabled;
+expectAssignable<InvalidArgument>(notEnabled);
+expectType<number | undefined>(notEnabled.nativeErrno);
+declare const unavailable: CapabilityUnavailable;
+expectAssignable<FunctionNotSupported>(unavailable);
+expectType<string | undefined>(unavailable.capability);

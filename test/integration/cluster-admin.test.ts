@@ -1,5 +1,8 @@
 /** Cluster-wide calls: configuration, pools, usage, monitor commands — checked against the ceph CLI. */
-import { Cluster, PoolNotFound, RbdError, type Pool } from '../../lib';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Cluster, PermissionDenied, PoolNotFound, RbdError, type Pool } from '../../lib';
 import type { Lab } from '../../lib/lab';
 import { getLab } from '../setup/lab-env';
 
@@ -112,5 +115,68 @@ describe('monitor and manager commands', () => {
 
   test('a command without a prefix is a TypeError', async () => {
     await expect(cluster.monCommand({} as { prefix: string })).rejects.toThrow(TypeError);
+  });
+});
+
+// An aes256k key (`ceph-authtool --gen-print-key` of Ceph 20.2.4, the default type there) for
+// client.admin: not the lab's key, so it can never authenticate; what matters is how connect fails.
+// librados before 19.2.6 / 20.2.4 cannot parse it and only logs "Malformed input": the SDK's error
+// must name the key type and the fix. A librados that reads it fails on authentication instead.
+describe('a cephx key of a type this librados may not read', () => {
+  const AES256K = 'AgB4Xg9rH0wMEiAAQiMPGv+6W2kOXBTPUShhgj7HtqVfKw/cvF/6bUuEq0w=';
+  const readsAes256k = Number(Cluster.versions().rbd.split('.')[1]) >= 20; // 20.2.4 in this project's matrix
+  let monHost: string;
+  let tmp: string;
+
+  beforeAll(async () => {
+    const conf = await readFile(lab.site('site-a').confPath, 'utf8');
+    monHost = /^mon host = (.+)$/m.exec(conf)?.[1] ?? '';
+    expect(monHost).not.toBe('');
+    tmp = await mkdtemp(path.join(tmpdir(), 'xrbd-keytype-'));
+  });
+  afterAll(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function failure(options: Parameters<typeof Cluster.connect>[0]): Promise<RbdError> {
+    const c = await Cluster.connect({ ...options, monHost, timeoutMs: 10_000 }).catch((e: unknown) => e);
+    if (c instanceof Cluster) {
+      await c.close();
+      throw new Error('connected with a key that is not the lab key');
+    }
+    expect(c).toBeInstanceOf(RbdError);
+    return c as RbdError;
+  }
+
+  test('given as `key`: the error names the key type and the fix (or, where librados reads it, is an auth failure)', async () => {
+    const err = await failure({ key: AES256K });
+    if (readsAes256k) {
+      expect(err).toBeInstanceOf(PermissionDenied);
+      expect(err.message).not.toMatch(/aes256k/);
+    } else {
+      expect(err).toMatchObject({ code: 'EINVAL', op: 'connect', nativeOp: 'rados_connect' });
+      expect(err.message).toMatch(/the cephx key given as the `key` option is of type aes256k \(type 2\)/);
+      expect(err.message).toMatch(/ceph-authtool --gen-key --key-type aes/);
+    }
+  });
+
+  test('in a keyring file: the error names the file, the key type and the fix', async () => {
+    const keyring = path.join(tmp, 'aes256k.keyring');
+    await writeFile(keyring, `[client.admin]\n\tkey = ${AES256K}\n`);
+    const err = await failure({ keyring });
+    if (readsAes256k) {
+      expect(err).toBeInstanceOf(PermissionDenied);
+      expect(err.message).not.toMatch(/aes256k/);
+    } else {
+      expect(err).toMatchObject({ code: 'EIO', op: 'connect', nativeOp: 'rados_connect' });
+      expect(err.message).toContain(`the cephx key in keyring ${keyring} is of type aes256k (type 2)`);
+      expect(err.message).toMatch(/--key-type aes/);
+    }
+  });
+
+  test("an aes key that is simply wrong keeps librados' own error, with no word about key types", async () => {
+    const err = await failure({ key: 'AQB4Xg9rAF7EGRAA2psYwce78JfTzq8cBnF2nA==' });
+    expect(err).toBeInstanceOf(PermissionDenied);
+    expect(err.message).not.toMatch(/key type|aes256k/);
   });
 });

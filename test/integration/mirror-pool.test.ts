@@ -4,7 +4,7 @@
  * ...`. Read-only checks use the lab's pool; everything that changes pool-level
  * state runs on pools of this file's own, made on both sites and deleted at the end.
  */
-import { Cluster, InvalidArgument, NotFound, type Pool, RbdError } from '../../lib';
+import { CapabilityUnavailable, Cluster, InvalidArgument, NotFound, type Pool, RbdError, capabilities } from '../../lib';
 import type { Lab } from '../../lib/lab';
 import { getLab } from '../setup/lab-env';
 import { waitFor } from '../setup/wait';
@@ -522,5 +522,82 @@ describe('pool-wide demote and promote', () => {
 
   test('concurrency must be a positive integer', async () => {
     await expect(pairA.mirror.promote({ concurrency: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
+// rbd_mirror_remote_namespace_get/set exist from librbd 1.20 (Ceph 20.2) on: on an older build the
+// methods refuse with CapabilityUnavailable before any librbd call; on 20.2 they round-trip.
+describe('remote namespace, on a namespace of a pool of our own', () => {
+  const has = capabilities().features.mirrorRemoteNamespace;
+  const NS = 'rns-local';
+  let nsPool: Pool;
+
+  beforeAll(async () => {
+    await solo.namespaces.create(NS);
+    nsPool = await a.openPool(SOLO, { namespace: NS });
+  });
+  afterAll(async () => {
+    await nsPool?.mirror.disable().catch(() => undefined);
+    await nsPool?.close().catch(() => undefined);
+  });
+
+  test(`capabilities() reports it exactly for librbd 1.20 and later (this build: ${has})`, () => {
+    const minor = (v: string) => Number(v.split('.')[1]);
+    const { librbdHeader, librbd } = capabilities();
+    expect(has).toBe(minor(librbdHeader) >= 20 && minor(librbd) >= minor(librbdHeader));
+  });
+
+  if (!has) {
+    test.each([
+      ['remoteNamespace', (p: Pool) => p.mirror.remoteNamespace()],
+      ['setRemoteNamespace', (p: Pool) => p.mirror.setRemoteNamespace('rns-remote')],
+      ['enable', (p: Pool) => p.mirror.enable('image', { remoteNamespace: 'rns-remote' })],
+    ] as const)('%s rejects with CapabilityUnavailable (ENOSYS) naming mirrorRemoteNamespace', async (op, call) => {
+      const err = await call(nsPool).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(CapabilityUnavailable);
+      expect(err).toMatchObject({ code: 'ENOSYS', capability: 'mirrorRemoteNamespace', op: `mirror.${op}`, pool: SOLO, namespace: NS });
+      expect((err as Error).message).toMatch(/librbd 1\.20 \(Ceph 20\.2 Tentacle\)/);
+    });
+
+    test('enable() with a remote namespace refused so changes nothing: mirroring stays disabled', async () => {
+      expect(await nsPool.mirror.mode()).toBe('disabled');
+    });
+  } else {
+    test("remoteNamespace() of a namespace never set is the namespace's own name", async () => {
+      expect(await nsPool.mirror.remoteNamespace()).toBe(NS);
+    });
+
+    test('setRemoteNamespace() then remoteNamespace() round-trips', async () => {
+      await nsPool.mirror.setRemoteNamespace('rns-remote');
+      expect(await nsPool.mirror.remoteNamespace()).toBe('rns-remote');
+    });
+
+    test("enable('image', { remoteNamespace }) sets it before enabling, as the CLI's --remote-namespace does", async () => {
+      await nsPool.mirror.enable('image', { remoteNamespace: 'rns-other' });
+      expect(await nsPool.mirror.mode()).toBe('image');
+      expect(await nsPool.mirror.remoteNamespace()).toBe('rns-other');
+    });
+
+    test('disable() resets it to the namespace itself', async () => {
+      await nsPool.mirror.disable();
+      expect(await nsPool.mirror.remoteNamespace()).toBe(NS);
+    });
+
+    test('the default namespace cannot mirror to another namespace: InvalidArgument that says so', async () => {
+      const err = await solo.mirror.setRemoteNamespace('rns-remote').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(InvalidArgument);
+      expect((err as Error).message).toMatch(/the default namespace can only be mirrored to the default namespace/);
+    });
+  }
+
+  test('a remote namespace that is not a string is a TypeError before any native call', async () => {
+    await expect(nsPool.mirror.setRemoteNamespace(7 as unknown as string)).rejects.toThrow(TypeError);
+    await expect(nsPool.mirror.enable('image', { remoteNamespace: 7 as unknown as string })).rejects.toThrow(TypeError);
   });
 });
