@@ -89,7 +89,9 @@ ensure_images() {
     tail -n 20 "$LAB_DIR/build.log" >&2
     die "site image build failed; see $LAB_DIR/build.log"
   fi
-  log "site image built in $(( $(now) - t0 )) s ($(grep -o 'ceph version [0-9][0-9.]*' "$LAB_DIR/build.log" | head -n1))"
+  local v
+  v="$(timeout 60 "$ENGINE" run --rm --no-healthcheck --network none --entrypoint ceph-mon "$SITE_IMAGE" --version 2>/dev/null | cut -d' ' -f1-3)"
+  log "site image built in $(( $(now) - t0 )) s (${v:-ceph version unknown})"
 }
 
 # ------------------------------------------------------------------ sites
