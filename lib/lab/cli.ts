@@ -22,6 +22,7 @@ function summary(lab: Lab): unknown {
       clientId: s.clientId,
       mirrorClientId: s.mirrorClientId,
       logDir: s.logDir,
+      cephVersion: s.cephVersion,
     })),
   };
 }

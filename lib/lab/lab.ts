@@ -29,6 +29,11 @@ export interface LabSiteInfo {
   mirrorClientId: string;
   /** Where the site's daemons write their logs. */
   logDir: string;
+  /**
+   * The Ceph version of the site's daemons, e.g. '20.2.4' (ceph-site.sh records `ceph-mon --version` in
+   * site.json); undefined for a site directory written by an older ceph-site.sh.
+   */
+  cephVersion?: string;
 }
 
 /** The OSD's object store: memstore (in memory, the default) or bluestore (on a file). */
@@ -189,6 +194,7 @@ export class Lab {
           key: s.key,
           mirrorClientId: s.mirrorClientId,
           logDir: s.logDir,
+          ...(s.cephVersion ? { cephVersion: s.cephVersion } : {}),
         }),
       ),
     );
@@ -258,6 +264,7 @@ export class Lab {
           name: info.name, dir: siteDir, fsid: info.fsid, monHost: info.monHost, confPath: info.confPath,
           keyringPath: info.keyringPath, clientId: info.clientId, key: info.key, mirrorClientId: info.mirrorClientId,
           logDir: info.logDir, monPort, portMin: monPort + 1, portMax: monPort + 99, objectstore,
+          ...(info.cephVersion ? { cephVersion: info.cephVersion } : {}),
         };
       }),
     );
@@ -347,6 +354,7 @@ export class Lab {
         name, dir: siteDir, fsid: info.fsid, monHost: info.monHost, confPath: info.confPath,
         keyringPath: info.keyringPath, clientId: info.clientId, key: info.key, mirrorClientId: info.mirrorClientId,
         logDir: info.logDir, monPort, portMin, portMax, objectstore: info.objectstore ?? 'memstore',
+        ...(info.cephVersion ? { cephVersion: info.cephVersion } : {}),
       });
     }
     const file: LabFile = {

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 
 import { Lab, findLabDaemons, isAlive } from '../../lib/lab';
 import type { LabOptions } from '../../lib/lab';
-import { getLab } from '../setup/lab-env';
+import { getLab, serverCephRelease } from '../setup/lab-env';
 import { PORTS } from '../setup/ports';
 
 const ROBUST_PORT = PORTS.labRobustness;
@@ -81,6 +81,17 @@ describe('shared two-site lab', () => {
         expect.arrayContaining([expect.objectContaining({ client_id: s.name, health: 'OK', leader: true })]),
       );
     }
+  });
+
+  it("records each site's Ceph version, the one its daemons report in `ceph versions`", async () => {
+    for (const s of lab.sites) {
+      expect(s.cephVersion).toMatch(/^\d+\.\d+\.\d+$/);
+      const versions = JSON.parse(await lab.ceph(s.name, ['versions', '--format', 'json'])) as Record<string, Record<string, number>>;
+      for (const daemon of ['mon', 'mgr', 'osd']) {
+        expect(Object.keys(versions[daemon])).toEqual([expect.stringMatching(new RegExp(`^ceph version ${s.cephVersion!.replace(/\./g, '\\.')} `))]);
+      }
+    }
+    expect(serverCephRelease()).toEqual(lab.sites[0].cephVersion!.split('.').slice(0, 2).map(Number));
   });
 
   it('attaches by directory, knows its daemons, and rejects unknown site names', async () => {
