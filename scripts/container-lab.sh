@@ -10,7 +10,7 @@
 #   scripts/container-lab.sh up               images, both sites, the mirroring set-up
 #   scripts/container-lab.sh down [--purge]   stop and remove the containers (--purge: the lab dir too)
 #   scripts/container-lab.sh status           containers and daemons
-#   scripts/container-lab.sh env              prints XRBD_LAB_DIR=... for the shell
+#   scripts/container-lab.sh env              prints XRBD_LAB_DIR=... and XRBD_CEPH_RELEASE=... for the shell
 #
 # Containers share the host's network (each site binds 127.0.0.1 on its own
 # ports: no bridge, no private-range address) and pid namespace (the pid files
@@ -19,64 +19,77 @@
 # the host as written.
 #
 # Environment:
-#   XRBD_CONTAINER_LAB_DIR   lab directory (default <repo>/.lab-containers)
+#   XRBD_CEPH_RELEASE        Ceph of the sites: 16.2 (default; Debian bookworm), 18.2 (trixie) or
+#                            20.2 (forky); picks the base image, the site image and the lab dir
+#   XRBD_CONTAINER_LAB_DIR   lab directory (default <repo>/.lab-containers-<release>)
 #   XRBD_CONTAINER_BASE_PORT site-a's mon port; site-b gets +100 (default 20100)
 #   XRBD_CONTAINER_ENGINE    docker | podman (default: docker if `docker info` answers, else podman)
-#   XRBD_BASE_IMAGE          Debian 12 base image (default: debian:bookworm with Docker,
-#                            localhost/xrbd-debian:bookworm made by debootstrap with podman)
+#   XRBD_BASE_IMAGE          base image for 16.2 (default: debian:bookworm with Docker,
+#                            localhost/xrbd-debian:bookworm made by debootstrap with podman; the
+#                            other releases: debian:<suite> or localhost/xrbd-debian:<suite>)
 #   XRBD_DEBIAN_MIRROR       mirror for debootstrap (default http://deb.debian.org/debian)
-#   XRBD_SITE_IMAGE          site image name (default localhost/xrbd-ceph-site:latest)
+#   XRBD_SITE_IMAGE          site image name (default localhost/xrbd-ceph-site:<release>)
 #   XRBD_REBUILD=1           rebuild the images even when cached
 #   XRBD_CONTAINER_TIMEOUT   seconds for the sites to start (default 180)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$(pwd -P)"
 
-LAB_DIR="${XRBD_CONTAINER_LAB_DIR:-$REPO/.lab-containers}"
-BASE_PORT="${XRBD_CONTAINER_BASE_PORT:-20100}"
-SITES=(site-a site-b)
-SITE_IMAGE="${XRBD_SITE_IMAGE:-localhost/xrbd-ceph-site:latest}"
-START_TIMEOUT="${XRBD_CONTAINER_TIMEOUT:-180}"
-MIRROR="${XRBD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-
 log() { echo "container-lab: $*" >&2; }
 die() { echo "container-lab: $*" >&2; exit 1; }
+
+# engine set-up (podman: runc, cgroupfs, a containers.conf in $LAB_DIR), the base
+# image, and XRBD_CEPH_RELEASE -> CEPH_RELEASE + DEBIAN_SUITE
+# shellcheck source=scripts/container-engine.sh
+source scripts/container-engine.sh
+ceph_release_suite
+
+LAB_DIR="${XRBD_CONTAINER_LAB_DIR:-$REPO/.lab-containers-$CEPH_RELEASE}"
+BASE_PORT="${XRBD_CONTAINER_BASE_PORT:-20100}"
+SITES=(site-a site-b)
+SITE_IMAGE="${XRBD_SITE_IMAGE:-localhost/xrbd-ceph-site:$CEPH_RELEASE}"
+START_TIMEOUT="${XRBD_CONTAINER_TIMEOUT:-180}"
+MIRROR="${XRBD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 [[ "$BASE_PORT" =~ ^[0-9]+$ ]] || die "bad XRBD_CONTAINER_BASE_PORT '$BASE_PORT'"
 mkdir -p "$LAB_DIR"
 LAB_DIR="$(cd "$LAB_DIR" && pwd -P)"
-CTR_PREFIX="xrbd-p${BASE_PORT}"          # container names: xrbd-p20100-site-a, ...
+ENGINE_STATE_DIR="$LAB_DIR"
+# container names carry release and port, so labs of two releases (or ports) run side by side:
+# xrbd-20.2-p20100-site-a, ...
+CTR_PREFIX="xrbd-${CEPH_RELEASE}-p${BASE_PORT}"
 container_of() { echo "$CTR_PREFIX-$1"; }
 mon_port_of() { local i; for i in "${!SITES[@]}"; do [[ "${SITES[$i]}" == "$1" ]] && echo $((BASE_PORT + 100 * i)); done; return 0; }
 
-# engine set-up (podman: runc, cgroupfs, a containers.conf in $LAB_DIR) and the base image
-ENGINE_STATE_DIR="$LAB_DIR"
-# shellcheck source=scripts/container-engine.sh
-source scripts/container-engine.sh
-
 # ------------------------------------------------------------------ images
-context_hash() { cat docker/Dockerfile docker/entrypoint.sh docker/ceph-site.sh | sha256sum | cut -c1-16; }
+# the build context, the release and the base image's id: a rebuilt base rebuilds the site image
+context_hash() {
+  { cat docker/Dockerfile docker/entrypoint.sh docker/ceph-site.sh
+    echo "release=$CEPH_RELEASE base=$1 id=$(engine image inspect --format '{{.Id}}' "$1" 2>/dev/null)"
+  } | sha256sum | cut -c1-16
+}
 
 ensure_images() {
   local base t0 hash have
-  ensure_base_image
+  ensure_base_image "$DEBIAN_SUITE"
   base="$BASE_IMAGE"
-  hash="$(context_hash)"
+  hash="$(context_hash "$base")"
   have="$(engine image inspect --format '{{ index .Config.Labels "xrbd.context" }}' "$SITE_IMAGE" 2>/dev/null || true)"
   if [[ "${XRBD_REBUILD:-0}" != 1 && "$have" == "$hash" ]]; then
     log "site image $SITE_IMAGE: cached (context $hash)"
     return 0
   fi
   t0=$(now)
-  log "building site image $SITE_IMAGE from $base (apt-get inside, host network)"
+  log "building site image $SITE_IMAGE (Ceph $CEPH_RELEASE) from $base (apt-get inside, host network)"
   local fmt=()
   [[ "$ENGINE" == podman ]] && fmt=(--format docker)
   if ! timeout 1200 "$ENGINE" build "${fmt[@]}" --network host --build-arg "BASE_IMAGE=$base" \
+      --build-arg "CEPH_RELEASE=$CEPH_RELEASE" \
       --label "xrbd.context=$hash" -t "$SITE_IMAGE" docker >"$LAB_DIR/build.log" 2>&1; then
     tail -n 20 "$LAB_DIR/build.log" >&2
     die "site image build failed; see $LAB_DIR/build.log"
   fi
-  log "site image built in $(( $(now) - t0 )) s ($(grep -o 'ceph version [0-9.]*' "$LAB_DIR/build.log" | head -n1))"
+  log "site image built in $(( $(now) - t0 )) s ($(grep -o 'ceph version [0-9][0-9.]*' "$LAB_DIR/build.log" | head -n1))"
 }
 
 # ------------------------------------------------------------------ sites
@@ -110,11 +123,11 @@ start_sites() {
     local extra=()
     [[ "$ENGINE" == podman ]] && extra=(--no-healthcheck)   # podman's healthchecks need systemd
     engine run -d --name "$c" --network host --pid host --stop-timeout 50 "${extra[@]}" \
-      --label "xrbd.lab-dir=$LAB_DIR" \
+      --label "xrbd.lab-dir=$LAB_DIR" --label "xrbd.ceph-release=$CEPH_RELEASE" \
       -e "SITE_NAME=$s" -e "MON_PORT=$port" -e "SITE_DIR=$dir" -e "START_TIMEOUT=$START_TIMEOUT" \
       ${MEMSTORE_BYTES:+-e "MEMSTORE_BYTES=$MEMSTORE_BYTES"} \
       -v "$dir:$dir" "$SITE_IMAGE" >/dev/null
-    log "container $c: site $s, mon 127.0.0.1:$port"
+    log "container $c: site $s (Ceph $CEPH_RELEASE), mon 127.0.0.1:$port"
   done
   # wait (bounded) for every site.json; a container that exits fails at once
   local deadline=$(( $(now) + START_TIMEOUT + 30 )) pending
@@ -181,7 +194,7 @@ cmd_down() {
     local s
     for s in "${SITES[@]}"; do rm -rf "${LAB_DIR:?}/$s"; done
     # ours, and the jest lock/user registry (lib/lab/lock.ts) a killed run leaves behind
-    rm -rf "$LAB_DIR"/containers.conf "$LAB_DIR"/build.log "$LAB_DIR"/debootstrap.log "$LAB_DIR"/.lock "$LAB_DIR"/.users 2>/dev/null || true
+    rm -rf "$LAB_DIR"/containers.conf "$LAB_DIR"/build.log "$LAB_DIR"/debootstrap*.log "$LAB_DIR"/.lock "$LAB_DIR"/.users 2>/dev/null || true
     rmdir "$LAB_DIR" 2>/dev/null || true
   fi
   log "down"
@@ -204,6 +217,6 @@ case "${1:-}" in
   up) cmd_up ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
-  env) echo "XRBD_LAB_DIR=$LAB_DIR" ;;
-  *) sed -n '2,30p' "$0" >&2; exit 2 ;;
+  env) echo "XRBD_LAB_DIR=$LAB_DIR"; echo "XRBD_CEPH_RELEASE=$CEPH_RELEASE" ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac

@@ -16,7 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
-LAB_DIR="$(bash scripts/container-lab.sh env | sed 's/^XRBD_LAB_DIR=//')"
+LAB_DIR="$(bash scripts/container-lab.sh env | sed -n 's/^XRBD_LAB_DIR=//p')"
+RELEASE="$(bash scripts/container-lab.sh env | sed -n 's/^XRBD_CEPH_RELEASE=//p')"
 
 bash scripts/setup.sh
 
