@@ -35,8 +35,12 @@
 #   XRBD_CLIENT_NPM_CACHE=1      keep npm's cache between runs in build-client-<suite>/npm-cache
 #   XRBD_CLIENT_IMAGE_ONLY=1     build (or find) the image and stop
 #   XRBD_CLIENT_NO_JEST=1        stop after the build (addon + tsc)
+#   XRBD_CLIENT_KEEP=1           leave the container (xrbd-client-p<port>) running, for `exec` (debugging)
 #   and container-engine.sh's XRBD_CONTAINER_ENGINE, XRBD_DEBIAN_MIRROR, XRBD_REBUILD=1.
 # State (logs, the lab directory, the jest output): build-client-<suite>/ (gitignored).
+# The whole script is one compound command, read before any of it runs: an
+# edit of this file (git pull, a merge) during a run cannot shift what runs next.
+{
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$(pwd -P)"
@@ -137,7 +141,9 @@ grep -qz '^package-lock.json$' "$FILES" || die "no package-lock.json among the s
 teardown() {
   local rc=$?
   trap - EXIT INT TERM
-  if engine container inspect "$CTR" >/dev/null 2>&1; then
+  if [[ "${XRBD_CLIENT_KEEP:-0}" == 1 ]]; then
+    log "leaving container $CTR running (podman exec -w /build $CTR ...; podman rm -f $CTR)"
+  elif engine container inspect "$CTR" >/dev/null 2>&1; then
     # a lab the run left behind (a killed jest): its daemons live in the container
     timeout 120 "$ENGINE" exec "$CTR" bash -c 'cd /build 2>/dev/null && for s in "$XRBD_LAB_DIR"/site-*; do
         [[ -d $s ]] && timeout 60 bash docker/ceph-site.sh stop --dir "$s"; done' >/dev/null 2>&1 || true
@@ -217,3 +223,4 @@ set -e
 phase "jest" $(( $(now) - t0 ))
 grep -E '^(Tests|Test Suites):' "$STATE_DIR/jest.log" | sed 's/^/client-container: /' >&2 || true
 exit "$rc"
+}
