@@ -5,7 +5,7 @@
 import { native, nativeArea, type NativeCluster } from './native';
 import { constants } from 'node:os';
 import { findForeignKey, foreignKeyDetail } from './cephx';
-import { fromNative, rbdError, RbdError, type ErrorContext } from './errors';
+import { fromNative, MgrModuleUnavailable, rbdError, RbdError, type ErrorContext } from './errors';
 import { Pool } from './pool';
 import { Resource } from './resource';
 import { checkInt, checkName, checkOptions, checkString } from './validate';
@@ -274,7 +274,24 @@ export class Cluster extends Resource {
     const cmd = JSON.stringify(command);
     if (input !== undefined) checkString(input, 'input');
     const r = await this.run(op, () => send(cmd, input));
-    if (r.rc < 0) throw rbdError(-r.rc, { op: `${op}(${command.prefix})` }, r.status || undefined);
+    if (r.rc < 0) {
+      const ctx = { op: `${op}(${command.prefix})` };
+      // The manager answers a command of a module it has not loaded with EINVAL
+      // "No handler found for '<prefix>'": the same errno as a bad argument, so
+      // the class says which it is.
+      if (op === 'mgrCommand' && -r.rc === EINVAL && /^No handler found for /.test(r.status)) {
+        const e = new MgrModuleUnavailable(
+          EINVAL,
+          ctx,
+          `${r.status}: the manager module that serves it is not loaded on this cluster (see \`ceph mgr module ls\` ` +
+            'and health MGR_MODULE_DEPENDENCY; mirror-snapshot schedules need rbd_support, which Debian 13\'s ' +
+            'ceph-mgr 18.2.7 cannot load)',
+        );
+        e.command = command.prefix;
+        throw e;
+      }
+      throw rbdError(-r.rc, ctx, r.status || undefined);
+    }
     return { output: r.output, status: r.status };
   }
 

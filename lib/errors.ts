@@ -129,6 +129,17 @@ export class MirroringNotEnabled extends InvalidArgument {
   /** The errno librbd returned (ENOENT or EINVAL, by release), when the SDK asked librbd at all. */
   nativeErrno?: number;
 }
+/**
+ * EINVAL from the manager: it has no handler for the command, because the mgr
+ * module that serves it is not loaded (`ceph mgr module ls`, health
+ * MGR_MODULE_DEPENDENCY). Mirror-snapshot schedules need `rbd_support`; Debian
+ * 13's ceph-mgr 18.2.7 loads no Python module at all ("PyO3 modules do not yet
+ * support subinterpreters"). `command` is the command's prefix.
+ */
+export class MgrModuleUnavailable extends InvalidArgument {
+  /** The manager command that has no handler, e.g. 'rbd mirror snapshot schedule add'. */
+  command?: string;
+}
 /** ENOSPC: the cluster or pool is full. */
 export class NoSpace extends RbdError {}
 /** ETIMEDOUT: the cluster did not answer in time (see `timeoutMs` and `operationTimeoutMs`), or a wait timed out. */

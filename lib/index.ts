@@ -130,6 +130,7 @@ export {
   ImageHasSnapshots,
   InvalidArgument,
   MirroringNotEnabled,
+  MgrModuleUnavailable,
   NoSpace,
   Timeout,
   ConnectionShutdown,

@@ -176,6 +176,7 @@ import {
   FunctionNotSupported,
   InvalidArgument,
   MirroringNotEnabled,
+  MgrModuleUnavailable,
   capabilities,
   type Capabilities,
   type CapabilityName,
@@ -205,3 +206,6 @@ expectType<number | undefined>(notEnabled.nativeErrno);
 declare const unavailable: CapabilityUnavailable;
 expectAssignable<FunctionNotSupported>(unavailable);
 expectType<string | undefined>(unavailable.capability);
+declare const noModule: MgrModuleUnavailable;
+expectAssignable<InvalidArgument>(noModule);
+expectType<string | undefined>(noModule.command);
