@@ -21,6 +21,11 @@ class ListPoolsWorker final : public PromiseWorker {
 
  protected:
   int Run() override {
+    // The list `ceph osd pool ls` gives is of the cluster's latest osdmap; librados
+    // lists from the map this client last received, which misses a pool another
+    // client has just created (seen in the suite): fetch the latest map first.
+    op_ = "rados_wait_for_latest_osdmap";
+    if (int rc = rados_wait_for_latest_osdmap(c_->cluster); rc < 0) return rc;
     op_ = "rados_pool_list";
     size_t len = 1024;
     for (int tries = 0; tries < 8; tries++) {

@@ -41,9 +41,20 @@ describe('configuration', () => {
 
 describe('pools', () => {
   test('listPools matches `ceph osd pool ls`', async () => {
-    const cli = JSON.parse(await lab.ceph('site-a', ['osd', 'pool', 'ls', '--format', 'json'])) as string[];
-    expect((await cluster.listPools()).sort()).toEqual(cli.sort());
-    expect(await cluster.listPools()).toContain(lab.pool);
+    // Other suites create and delete pools meanwhile, through other connections (so
+    // this one's osdmap is behind: listPools fetches the latest first): compare a
+    // listing of ours taken between two of the CLI's that agree (bounded retries).
+    const cliPools = async () => (JSON.parse(await lab.ceph('site-a', ['osd', 'pool', 'ls', '--format', 'json'])) as string[]).sort();
+    let mine: string[] = [];
+    let theirs: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const before = await cliPools();
+      mine = (await cluster.listPools()).sort();
+      theirs = await cliPools();
+      if (JSON.stringify(before) === JSON.stringify(theirs)) break;
+    }
+    expect(mine).toEqual(theirs);
+    expect(mine).toContain(lab.pool);
   });
 
   test('create, look up, init, use and delete a pool', async () => {
