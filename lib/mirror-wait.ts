@@ -5,10 +5,11 @@
  * rbd-mirror rewrites `rbd mirror image status` only every 30 s, so the wait
  * prefers fresher signals where there are some:
  *
- * - journal mode: the primary journal's registered clients. The target is the
+ * - journal mode: the wait first flushes the image (see below why), then
+ *   reads the primary journal's registered clients. The target is the
  *   master client's (the image's own) commit position; librbd persists commit
  *   positions every `rbd_journal_commit_age` (5 s by default), so the target is
- *   read once that long after the call, which covers every write completed
+ *   read once that long after the flush, which covers every write acknowledged
  *   before the call. Replication is done when every peer's rbd-mirror client
  *   has committed up to it (positions compare by tag tid, then entry tid).
  * - snapshot mode: a mirror snapshot is taken at the call; replication is done
@@ -278,9 +279,17 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
     const mode = await guard(image.mirror.mode());
     if (mode === 'journal') {
       what = 'the peers to replay the journal up to the call';
+      // rbd-mirror's replay makes a replayed write safe, and so commits its
+      // position in this journal, only when its replay flushes: on a replayed
+      // flush event, with 64 writes in flight, or on a 30 s task that is only
+      // armed once some entry was committed. A write never followed by a flush
+      // was seen never to be committed. A flush on this handle appends a
+      // flush event after every write acknowledged on it.
+      await guard(image.flush());
+      const flushed = Date.now();
       let target: JournalPosition | null | undefined;
       return async () => {
-        const readTarget = target === undefined && Date.now() - started >= JOURNAL_COMMIT_AGE_MS;
+        const readTarget = target === undefined && Date.now() - flushed >= JOURNAL_COMMIT_AGE_MS;
         const [j] = await Promise.all([image.mirror.journalStatus(), refresh()]);
         if (readTarget) {
           const master = j.clients.find((c) => c.id === '');

@@ -97,6 +97,15 @@ describe.each(['journal', 'snapshot'] as const)('%s mode: waitForReplication', (
     await b?.close().catch(() => undefined);
   });
 
+  // Runs first, on a fresh image: rbd-mirror's 30 s flush task is not armed yet. Before the wait flushed,
+  // journal mode never resolved here (the peer's commit position stayed short of the target).
+  test('covers writes the caller did not flush: after the wait, site-b has them', async () => {
+    await a.write(randomBytes(256 * 1024), 1 * MiB);
+    // Journal mode: well under rbd-mirror's 30 s flush task, which the old wait depended on at best.
+    await a.mirror.waitForReplication({ timeoutMs: mode === 'journal' ? 15_000 : 110_000 });
+    expect(await hash('site-b', name)).toBe(await hash('site-a', name));
+  }, 150_000);
+
   test('after the wait, site-b has the data written before it', async () => {
     await writeRandom(a);
     const t0 = Date.now();
