@@ -73,7 +73,7 @@ export {
   type SnapshotReplayStatus,
   type JournalPosition,
 } from './mirror-status';
-export type { JournalStatus, JournalClient } from './mirror-journal';
+export type { JournalStatus, JournalClient, JournalAppended } from './mirror-journal';
 export {
   PoolMirror,
   type MirrorMode,

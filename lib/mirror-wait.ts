@@ -5,13 +5,16 @@
  * rbd-mirror rewrites `rbd mirror image status` only every 30 s, so the wait
  * prefers fresher signals where there are some:
  *
- * - journal mode: the wait first flushes the image (see below why), then
- *   reads the primary journal's registered clients. The target is the
- *   master client's (the image's own) commit position; librbd persists commit
- *   positions every `rbd_journal_commit_age` (5 s by default), so the target is
- *   read once that long after the flush, which covers every write acknowledged
- *   before the call. Replication is done when every peer's rbd-mirror client
- *   has committed up to it (positions compare by tag tid, then entry tid).
+ * - journal mode: the wait first flushes the image, which on the lock owner
+ *   appends a flush event after every write acknowledged before the call
+ *   (rbd-mirror commits a replayed write only once its replay flushes: without
+ *   a flush event a write could stay uncommitted for good). The target is the
+ *   newest flush event in the journal's data objects right after that flush
+ *   (image.mirror.journalAppended()); replication is done when every peer's
+ *   rbd-mirror client has committed up to it (positions compare by tag tid,
+ *   then entry tid). rbd-mirror writes its commit position every
+ *   `rbd_mirror_journal_commit_age` (5 s by default, 1 s in the lab), which
+ *   bounds how soon after the data arrives the wait can see it.
  * - snapshot mode: a mirror snapshot is taken at the call; replication is done
  *   when the non-primary side reports (status description,
  *   `local_snapshot_timestamp`) that it has synced a snapshot at least that
@@ -74,8 +77,6 @@ export interface MirrorStateMatch {
   up?: boolean;
 }
 
-/** Journal mode: replication is done once the peer's commit position reaches the target. */
-const JOURNAL_COMMIT_AGE_MS = 5000;
 const DEFAULT_TIMEOUT = 300_000;
 const DEFAULT_POLL = 1000;
 const STATUS_ON_TIMEOUT_MS = 3000;
@@ -284,18 +285,17 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
       // flush event, with 64 writes in flight, or on a 30 s task that is only
       // armed once some entry was committed. A write never followed by a flush
       // was seen never to be committed. A flush on this handle appends a
-      // flush event after every write acknowledged on it.
+      // flush event after every write acknowledged on it (when it holds the
+      // exclusive lock, as a handle that wrote does).
       await guard(image.flush());
-      const flushed = Date.now();
-      let target: JournalPosition | null | undefined;
+      const [appended, lock] = await guard(Promise.all([image.mirror.journalAppended(), image.lockOwners()]));
+      // The target: the newest flush event (ours or a later one), read from the journal's
+      // data objects, not the master's commit position (written only every rbd_journal_commit_age).
+      // Not the lock owner: our flush appended nothing; cover whatever was appended.
+      const target = lock.isOwner ? (appended.newestFlush ?? appended.newest) : appended.newest;
       return async () => {
-        const readTarget = target === undefined && Date.now() - flushed >= JOURNAL_COMMIT_AGE_MS;
         const [j] = await Promise.all([image.mirror.journalStatus(), refresh()]);
-        if (readTarget) {
-          const master = j.clients.find((c) => c.id === '');
-          target = master ? newestPosition(master.commitPosition) : null;
-        }
-        return target !== undefined && journalCaughtUp(j.clients, target);
+        return journalCaughtUp(j.clients, target);
       };
     }
     // Snapshot mode. Status timestamps are whole seconds: ours must be in a later
