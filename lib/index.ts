@@ -47,6 +47,8 @@ export {
   type SnapshotInfo,
   type SnapshotNamespace,
   type UnknownSnapshotNamespace,
+  type MirrorSnapshotInfo,
+  type MirrorSnapshotState,
   type CreateSnapshotOptions,
   type RemoveSnapshotOptions,
   type RollbackOptions,
