@@ -36,6 +36,7 @@ import {
   waitForState as waitForStateImpl,
   type MirrorStateMatch,
   type MirrorWaitOptions,
+  type ReplicationWaitResult,
   type WaitForReplicationOptions,
 } from './mirror-wait';
 import { MirrorStatusWatcher, type MirrorWatchOptions } from './mirror-watch';
@@ -488,7 +489,7 @@ export class ImageMirror {
    * is synced). Rejects with Timeout (ETIMEDOUT, `lastStatus` attached),
    * AbortError on `signal`, InvalidArgument on a non-primary copy. See lib/mirror-wait.ts.
    */
-  waitForReplication(options?: WaitForReplicationOptions): Promise<void> {
+  waitForReplication(options?: WaitForReplicationOptions): Promise<ReplicationWaitResult> {
     return waitForReplicationImpl(this.#image, options);
   }
 

@@ -149,6 +149,7 @@ export {
   type MirrorWaitTimeout,
   type MirrorWaitOptions,
   type WaitForReplicationOptions,
+  type ReplicationWaitResult,
   type MirrorStateMatch,
 } from './mirror-wait';
 export { MirrorStatusWatcher, diffMirrorStatuses, type MirrorStatusChange, type MirrorWatchOptions } from './mirror-watch';

@@ -29,6 +29,7 @@ import type { Image } from './image';
 import type { MirrorImageStatus } from './image-mirror';
 import type { JournalClient } from './mirror-journal';
 import type { JournalPosition, MirrorSiteStatus, MirrorStatusState } from './mirror-status';
+import type { MirrorSnapshotInfo } from './image-snapshots';
 
 const { ETIMEDOUT, EINVAL } = constants.errno;
 
@@ -61,8 +62,11 @@ export interface MirrorWaitOptions {
 /** Options of `image.mirror.waitForReplication()`. */
 export interface WaitForReplicationOptions extends MirrorWaitOptions {
   /**
-   * The same image opened on the peer cluster. Optional: in snapshot mode its
-   * own status is read (the peer site's view) instead of the primary's copy of it.
+   * The same image opened on the peer cluster. Optional: in snapshot mode the
+   * wait then reads the peer copy's own mirror snapshots and resolves once one
+   * is a complete non-primary copy of the snapshot taken at the call (source
+   * 'peer-snapshot'); without it, the primary's mirroring status is read
+   * (source 'status', which lags by up to rbd-mirror's status period).
    */
   peer?: Image;
 }
@@ -244,8 +248,29 @@ export async function waitForState(
   return last as unknown as MirrorImageStatus;
 }
 
+/** What `image.mirror.waitForReplication()` resolves with: how completion was established. */
+export interface ReplicationWaitResult {
+  /** The image's mirroring mode. */
+  mode: 'journal' | 'snapshot';
+  /**
+   * Where completion was read: 'journal' (every peer's rbd-mirror committed up
+   * to the target in this image's journal), 'peer-snapshot' (the peer copy,
+   * through `options.peer`, holds a complete non-primary copy of the mirror
+   * snapshot taken at the call), 'status' (the mirroring status' description
+   * says a snapshot at least that recent was synced; lags by up to
+   * rbd-mirror's status period).
+   */
+  source: 'journal' | 'peer-snapshot' | 'status';
+  /** Snapshot mode: the id of the primary mirror snapshot taken at the call; null in journal mode. */
+  snapshotId: number | null;
+  /** Journal mode: the journal position waited for (null: the journal held no entry); null in snapshot mode. */
+  target: JournalPosition | null;
+  /** How long the wait took, in ms. */
+  elapsedMs: number;
+}
+
 /** image.mirror.waitForReplication(). */
-export async function waitForReplication(image: Image, options?: WaitForReplicationOptions): Promise<void> {
+export async function waitForReplication(image: Image, options?: WaitForReplicationOptions): Promise<ReplicationWaitResult> {
   const opts = checkWaitOptions(options);
   const peer = (options ?? {}).peer;
   // A Pool has a `mirror` too: look for what only an image's has.
@@ -254,6 +279,7 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
     throw new TypeError('peer must be an Image');
   }
   const started = Date.now();
+  const result: ReplicationWaitResult = { mode: 'journal', source: 'journal', snapshotId: null, target: null, elapsedMs: 0 };
   let last: MirrorImageStatus | null = null;
   const refresh = async (): Promise<MirrorImageStatus | null> => {
     try {
@@ -293,18 +319,42 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
       // data objects, not the master's commit position (written only every rbd_journal_commit_age).
       // Not the lock owner: our flush appended nothing; cover whatever was appended.
       const target = lock.isOwner ? (appended.newestFlush ?? appended.newest) : appended.newest;
+      result.target = target;
       return async () => {
         const [j] = await Promise.all([image.mirror.journalStatus(), refresh()]);
         return journalCaughtUp(j.clients, target);
       };
     }
-    // Snapshot mode. Status timestamps are whole seconds: ours must be in a later
-    // second than any earlier mirror snapshot, or a synced earlier one would pass for it.
+    // Snapshot mode: a mirror snapshot taken now (librbd flushes the image first).
+    result.mode = 'snapshot';
+    if (peer !== undefined) {
+      const snapId = await guard(image.mirror.createSnapshot());
+      result.snapshotId = snapId;
+      result.source = 'peer-snapshot';
+      what = `the peer copy to hold a complete non-primary copy of mirror snapshot ${snapId}`;
+      // The primary mirror uuid a non-primary snapshot names is this pool's mirror uuid.
+      const ours = await guard(image.pool.mirror.uuid()).catch((err: unknown) => {
+        if (err instanceof RbdError) return null;
+        throw err;
+      });
+      return async () => {
+        await refresh();
+        const snaps = await peer.snapshots.list().catch((err: unknown) => {
+          if (err instanceof RbdError) return [];
+          throw err;
+        });
+        return snaps.some((x) => copiesAtLeast(x.mirror, snapId, ours));
+      };
+    }
+    // Without a peer handle: the status description. Its timestamps are whole seconds: ours must be
+    // in a later second than any earlier mirror snapshot, or a synced earlier one would pass for it.
+    result.source = 'status';
     const before = await guard(image.snapshots.list());
     const newest = Math.max(0, ...before.filter((s) => s.namespace === 'mirror').map((s) => s.timestamp.getTime()));
     const nextSecond = (Math.floor(newest / 1000) + 1) * 1000;
     if (Date.now() < nextSecond) await guard(new Promise((r) => setTimeout(r, nextSecond - Date.now() + 20)));
     const snapId = await guard(image.mirror.createSnapshot());
+    result.snapshotId = snapId;
     what = `the peers to sync mirror snapshot ${snapId}`;
     const snap = (await guard(image.snapshots.list())).find((s) => s.id === snapId);
     const targetSec = Math.floor((snap?.timestamp.getTime() ?? started) / 1000);
@@ -315,15 +365,22 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
     };
     return async () => {
       const s = await refresh();
-      if (peer !== undefined) {
-        const p = await peer.mirror.status().catch((err: unknown) => {
-          if (err instanceof RbdError) return null;
-          throw err;
-        });
-        return p !== null && p.local !== null && synced(p.local);
-      }
       return s !== null && s.peers.length > 0 && s.peers.every(synced);
     };
   };
   await poll(image, 'waitForReplication', opts, prepare, () => last, () => what, started);
+  result.elapsedMs = Date.now() - started;
+  return result;
 }
+
+/**
+ * Whether a peer copy's mirror snapshot is a complete non-primary copy of
+ * primary snapshot `snapId` or a later one (of the primary whose pool mirror
+ * uuid is `primaryUuid`, when known). Pure.
+ */
+export function copiesAtLeast(m: MirrorSnapshotInfo | undefined, snapId: number, primaryUuid: string | null): boolean {
+  if (m === undefined || !m.complete || m.primarySnapId === null || m.primarySnapId < snapId) return false;
+  if (m.state !== 'non-primary' && m.state !== 'non-primary-demoted') return false;
+  return primaryUuid === null || primaryUuid === '' || m.primaryMirrorUuid === primaryUuid;
+}
+
