@@ -55,7 +55,7 @@ export interface MirrorWaitOptions {
   timeoutMs?: number;
   /** Aborting rejects the wait with an AbortError. */
   signal?: AbortSignal;
-  /** How often to poll, in ms (default 1000). */
+  /** How often to poll, in ms (default 1000; waitForReplication in journal mode: 250, a poll there being one read of the journal header). */
   pollMs?: number;
 }
 
@@ -83,6 +83,8 @@ export interface MirrorStateMatch {
 
 const DEFAULT_TIMEOUT = 300_000;
 const DEFAULT_POLL = 1000;
+/** Journal mode's default poll: a poll there is one small read of the journal header. */
+const JOURNAL_POLL = 250;
 const STATUS_ON_TIMEOUT_MS = 3000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -320,8 +322,13 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
       // Not the lock owner: our flush appended nothing; cover whatever was appended.
       const target = lock.isOwner ? (appended.newestFlush ?? appended.newest) : appended.newest;
       result.target = target;
+      if ((options ?? {}).pollMs === undefined) opts.pollMs = JOURNAL_POLL;
+      let refreshed = 0;
       return async () => {
-        const [j] = await Promise.all([image.mirror.journalStatus(), refresh()]);
+        // The status (for a Timeout's lastStatus) at most once a second.
+        const now = Date.now();
+        const status = now - refreshed >= DEFAULT_POLL ? ((refreshed = now), refresh()) : Promise.resolve(last);
+        const [j] = await Promise.all([image.mirror.journalStatus(), status]);
         return journalCaughtUp(j.clients, target);
       };
     }
@@ -339,7 +346,16 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
       });
       return async () => {
         await refresh();
-        const snaps = await peer.snapshots.list().catch((err: unknown) => {
+        // Through a fresh read-only handle: one opened read-only registers no header
+        // watch, so the caller's handle may never see the snapshots rbd-mirror adds.
+        const snaps = await (async () => {
+          const fresh = await peer.pool.openImage(peer.name, { readOnly: true });
+          try {
+            return await fresh.snapshots.list();
+          } finally {
+            await fresh.close();
+          }
+        })().catch((err: unknown) => {
           if (err instanceof RbdError) return [];
           throw err;
         });
