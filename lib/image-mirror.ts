@@ -5,10 +5,13 @@ import { ImageBusy, InvalidArgument, MirroringNotEnabled, RbdError, closedError,
 import type { Image } from './image';
 import {
   CLIENT_PAGE,
+  EVENT_TYPE_AIO_FLUSH,
   HEADER_METHODS,
   decodeClientList,
   decodeHeader,
+  decodeJournalTail,
   encodeClientListInput,
+  type JournalAppended,
   type JournalClient,
   type JournalStatus,
 } from './mirror-journal';
@@ -19,6 +22,7 @@ import {
   type MirrorImageMode,
   type MirrorImageState,
   type MirrorPeerRef,
+  type JournalPosition,
   type MirrorSiteStatus,
   type NativeMirrorGlobalStatus,
   type NativeMirrorInfo,
@@ -27,13 +31,18 @@ import type { NativeImage } from './native';
 import { nativeArea } from './native';
 import { checkBoolean, checkOptions } from './validate';
 import {
+  positionReached,
   waitForReplication as waitForReplicationImpl,
   waitForState as waitForStateImpl,
   type MirrorStateMatch,
   type MirrorWaitOptions,
+  type ReplicationWaitResult,
   type WaitForReplicationOptions,
 } from './mirror-wait';
 import { MirrorStatusWatcher, type MirrorWatchOptions } from './mirror-watch';
+
+/** How much of each journal object's end journalAppended() reads: entries are at most rbd_journal_max_payload_bytes (16 KiB) plus a header. */
+const JOURNAL_TAIL_BYTES = 256 * 1024;
 
 /** The native functions of this area (native/mirror_image.cc). */
 interface NativeImageMirror {
@@ -57,6 +66,8 @@ interface NativeImageMirror {
   journalRead(image: NativeImage, calls: Array<[string, Buffer]>): Promise<{ imageId: string; replies: Buffer[] }>;
   /** rados_pool_reverse_lookup. */
   poolName(image: NativeImage, poolId: number): Promise<string>;
+  /** For each oid in pool `poolId` (-1: the image's pool): its size (-1 when absent) and its last `maxBytes` bytes. */
+  journalTail(image: NativeImage, poolId: number, oids: string[], maxBytes: number): Promise<Array<{ size: number; tail: Buffer }>>;
 }
 
 interface NativePeerSite extends MirrorPeerRef {
@@ -453,6 +464,36 @@ export class ImageMirror {
     };
   }
 
+  /**
+   * Where the journal has been appended up to: the newest entry and the newest
+   * flush event, read from the tails of the active object set's data objects
+   * (the previous set too when the active one holds no flush event yet). In
+   * journal mode, a flush on the lock owner appends a flush event after every
+   * write it acknowledged; rbd-mirror commits up to a flush event soon after
+   * replaying it. Rejects with NotFound when the image has no journal.
+   */
+  async journalAppended(): Promise<JournalAppended> {
+    const j = await this.journalStatus();
+    const poolId = Number(j.objectOidPrefix.split('.')[1]);
+    let newest: JournalPosition | null = null;
+    let newestFlush: JournalPosition | null = null;
+    for (let set = j.activeSet; set >= Math.max(j.minimumSet, j.activeSet - 1) && newestFlush === null; set--) {
+      const numbers = Array.from({ length: j.splayWidth }, (_, i) => set * j.splayWidth + i);
+      const tails = await this.#call('journalAppended', (n) =>
+        api().journalTail(n, poolId, numbers.map((o) => `${j.objectOidPrefix}${o}`), JOURNAL_TAIL_BYTES),
+      );
+      tails.forEach((t, i) => {
+        const objectNumber = numbers[i] as number;
+        for (const e of decodeJournalTail(t.tail, t.size <= JOURNAL_TAIL_BYTES)) {
+          const p = { objectNumber, tagTid: e.tagTid, entryTid: e.entryTid };
+          if (newest === null || !positionReached(newest, p)) newest = p;
+          if (e.eventType === EVENT_TYPE_AIO_FLUSH && (newestFlush === null || !positionReached(newestFlush, p))) newestFlush = p;
+        }
+      });
+    }
+    return { newest, newestFlush };
+  }
+
   // A reply that does not decode is EBADMSG, as the journal library reports it.
   #decode<T>(fn: () => T): T {
     try {
@@ -471,7 +512,7 @@ export class ImageMirror {
    * is synced). Rejects with Timeout (ETIMEDOUT, `lastStatus` attached),
    * AbortError on `signal`, InvalidArgument on a non-primary copy. See lib/mirror-wait.ts.
    */
-  waitForReplication(options?: WaitForReplicationOptions): Promise<void> {
+  waitForReplication(options?: WaitForReplicationOptions): Promise<ReplicationWaitResult> {
     return waitForReplicationImpl(this.#image, options);
   }
 

@@ -17,6 +17,17 @@ interface NativeSnapshotInfo {
   namespaceType: number;
   timestampMs: number;
   protected: boolean;
+  /** rbd_snap_get_mirror_namespace, for mirror snapshots. */
+  mirror?: {
+    state: number;
+    mirrorPeerUuids: string[];
+    complete: boolean;
+    primaryMirrorUuid: string;
+    primarySnapId: number;
+    lastCopiedObjectNumber: number;
+  };
+  /** rbd_snap_get_trash_namespace, for trash snapshots. */
+  trashOriginalName?: string;
 }
 
 /** An rbd_linked_image_spec_t. */
@@ -57,6 +68,10 @@ interface NativeImageSnapshots {
   ): Promise<void>;
   /** rbd_list_children3 / rbd_list_descendants, at `snapshot` or at the handle's current snapshot (null). */
   children(image: NativeImage, snapshot: string | null, descendants: boolean): Promise<NativeLinkedImage[]>;
+  getId(image: NativeImage, name: string): Promise<number>;
+  getName(image: NativeImage, id: number): Promise<string>;
+  setById(image: NativeImage, id: number): Promise<void>;
+  removeById(image: NativeImage, id: number): Promise<void>;
 }
 
 const api = (): NativeImageSnapshots => nativeArea<NativeImageSnapshots>('snapshots');
@@ -69,6 +84,18 @@ const SNAP_REMOVE_FORCE = (1 << 0) | (1 << 1);
 const ImageOption = { features: 1, order: 2, stripeUnit: 3, stripeCount: 4, cloneFormat: 12 } as const;
 const NO_LIMIT = (1n << 64n) - 1n;
 
+function toMirrorInfo(m: NonNullable<NativeSnapshotInfo['mirror']>): MirrorSnapshotInfo {
+  return {
+    state: MIRROR_SNAP_STATES[m.state] ?? (`unknown(${m.state})` as const),
+    complete: m.complete,
+    mirrorPeerUuids: m.mirrorPeerUuids,
+    primaryMirrorUuid: m.primaryMirrorUuid,
+    // CEPH_NOSNAP (2^64 - 2) on primary snapshots.
+    primarySnapId: m.primarySnapId <= Number.MAX_SAFE_INTEGER ? m.primarySnapId : null,
+    lastCopiedObjectNumber: m.lastCopiedObjectNumber,
+  };
+}
+
 /** rbd_snap_namespace_type_t by value, as `rbd snap ls --all` names them. */
 const NAMESPACES = ['user', 'group', 'trash', 'mirror'] as const;
 
@@ -80,6 +107,33 @@ export type UnknownSnapshotNamespace = `unknown(${number})`;
  * 'mirror' (made by snapshot-based mirroring).
  */
 export type SnapshotNamespace = (typeof NAMESPACES)[number] | UnknownSnapshotNamespace;
+
+/** rbd_snap_mirror_state_t by value, as `rbd snap ls --all` names them. */
+const MIRROR_SNAP_STATES = ['primary', 'primary-demoted', 'non-primary', 'non-primary-demoted'] as const;
+
+/**
+ * The role of a mirror snapshot: 'primary' (taken on the primary copy),
+ * 'primary-demoted' (the last one a demotion took), 'non-primary' (a copy of a
+ * primary one, made by rbd-mirror on the peer), 'non-primary-demoted' (a copy
+ * of a demotion snapshot).
+ */
+export type MirrorSnapshotState = (typeof MIRROR_SNAP_STATES)[number] | `unknown(${number})`;
+
+/** What a mirror snapshot records (rbd_snap_get_mirror_namespace), as `rbd snap ls --all` shows it. */
+export interface MirrorSnapshotInfo {
+  /** Its role: primary, primary-demoted, non-primary or non-primary-demoted. */
+  state: MirrorSnapshotState;
+  /** Whether it is complete: a non-primary one is complete once rbd-mirror has copied all of it. */
+  complete: boolean;
+  /** Primary snapshots: the mirror uuids of the peers still to sync it (unlinked as they do). */
+  mirrorPeerUuids: string[];
+  /** Non-primary snapshots: the mirror uuid of the primary site it copies; '' on primary ones. */
+  primaryMirrorUuid: string;
+  /** Non-primary snapshots: the id of the primary snapshot it copies (on the primary's image); null on primary ones. */
+  primarySnapId: number | null;
+  /** Non-primary snapshots still copying: the last object copied so far; 0 otherwise. */
+  lastCopiedObjectNumber: number;
+}
 
 /** A snapshot of an image, as `rbd snap ls --all` lists it. */
 export interface SnapshotInfo {
@@ -95,6 +149,10 @@ export interface SnapshotInfo {
   timestamp: Date;
   /** Whether the snapshot is protected (only user snapshots can be). */
   protected: boolean;
+  /** Mirror snapshots only: their mirroring state. */
+  mirror?: MirrorSnapshotInfo;
+  /** Trash snapshots only: the name the snapshot had before it was removed. */
+  trashOriginalName?: string;
 }
 
 /** Options of `image.snapshots.create()`, like `rbd snap create`'s. */
@@ -215,8 +273,49 @@ export class ImageSnapshots {
         namespace: namespaceName(s.namespaceType),
         timestamp: new Date(s.timestampMs),
         protected: s.protected,
+        ...(s.mirror ? { mirror: toMirrorInfo(s.mirror) } : {}),
+        ...(s.trashOriginalName !== undefined ? { trashOriginalName: s.trashOriginalName } : {}),
       }))
       .sort((a, b) => a.id - b.id);
+  }
+
+  /**
+   * The id of user snapshot `name` (rbd_snap_get_id). librbd looks the name up
+   * in the user namespace only: mirror, group and trash snapshots are found by
+   * id (list(), name()). NotFound when there is none.
+   */
+  async id(name: string): Promise<number> {
+    checkName(name, 'snapshot name');
+    return this.#image._call('getSnapshotId', (n) => api().getId(n, name), { snapshot: name });
+  }
+
+  /** The name of the snapshot with id `id` (rbd_snap_get_name), of any namespace. NotFound when there is none. */
+  async name(id: number): Promise<string> {
+    checkInt(id, 'snapshot id', 0, Number.MAX_SAFE_INTEGER);
+    return this.#image._call('getSnapshotName', (n) => api().getName(n, id));
+  }
+
+  /**
+   * Read the image at the snapshot with id `id` (rbd_snap_set_by_id), which
+   * reaches snapshots of every namespace (mirror and trash ones too, whose
+   * names are librbd's own); `null` returns to the head. See setCurrent().
+   */
+  async setCurrentById(id: number | null): Promise<void> {
+    if (id !== null) checkInt(id, 'snapshot id', 0, Number.MAX_SAFE_INTEGER);
+    // rbd_snap_set_by_id takes CEPH_NOSNAP for the head.
+    await this.#image._call('setSnapshotById', (n) => (id === null ? api().set(n, null) : api().setById(n, id)));
+    this.#image._sizeChanged();
+  }
+
+  /**
+   * Remove the snapshot with id `id` (rbd_snap_remove_by_id), of any
+   * namespace: the way to remove a trash-namespace snapshot left behind (librbd
+   * removes one itself when its last clone goes). Refused with ImageBusy while
+   * a clone depends on it, or when a user snapshot is protected.
+   */
+  async removeById(id: number): Promise<void> {
+    checkInt(id, 'snapshot id', 0, Number.MAX_SAFE_INTEGER);
+    await this.#image._call('removeSnapshotById', (n) => api().removeById(n, id));
   }
 
   /**

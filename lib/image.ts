@@ -31,6 +31,8 @@ export interface OpenImageOptions {
   readOnly?: boolean;
   /** Open at a snapshot (implies readOnly). */
   snapshot?: string;
+  /** Open at the snapshot with this id, of any namespace (mirror and trash ones too; implies readOnly; not with `snapshot`). */
+  snapshotId?: number;
 }
 
 /** What `image.stat()` reports, like `rbd info`. */

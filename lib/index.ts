@@ -47,6 +47,8 @@ export {
   type SnapshotInfo,
   type SnapshotNamespace,
   type UnknownSnapshotNamespace,
+  type MirrorSnapshotInfo,
+  type MirrorSnapshotState,
   type CreateSnapshotOptions,
   type RemoveSnapshotOptions,
   type RollbackOptions,
@@ -73,7 +75,7 @@ export {
   type SnapshotReplayStatus,
   type JournalPosition,
 } from './mirror-status';
-export type { JournalStatus, JournalClient } from './mirror-journal';
+export type { JournalStatus, JournalClient, JournalAppended } from './mirror-journal';
 export {
   PoolMirror,
   type MirrorMode,
@@ -151,6 +153,7 @@ export {
   type MirrorWaitTimeout,
   type MirrorWaitOptions,
   type WaitForReplicationOptions,
+  type ReplicationWaitResult,
   type MirrorStateMatch,
 } from './mirror-wait';
 export { MirrorStatusWatcher, diffMirrorStatuses, type MirrorStatusChange, type MirrorWatchOptions } from './mirror-watch';

@@ -173,3 +173,62 @@ export function decodeHeader(replies: readonly Buffer[]): {
 
 /** The class methods decodeHeader expects the replies of, in order. */
 export const HEADER_METHODS = ['get_order', 'get_splay_width', 'get_pool_id', 'get_minimum_set', 'get_active_set'] as const;
+
+/** An entry read back from a journal data object (journal/Entry.cc). */
+export interface JournalEntryHeader {
+  tagTid: number;
+  entryTid: number;
+  /** The librbd event type (librbd/journal/Types.h EventType): 2 is AioFlush; null when the payload is too short. */
+  eventType: number | null;
+}
+
+/** Where the journal has been appended up to, from the tails of the active object set. */
+export interface JournalAppended {
+  /** The newest entry appended (any event), or null when the journal holds none. */
+  newest: JournalPosition | null;
+  /** The newest flush event appended (what `image.flush()` adds on the lock owner), or null. */
+  newestFlush: JournalPosition | null;
+}
+
+/** librbd's EVENT_TYPE_AIO_FLUSH. */
+export const EVENT_TYPE_AIO_FLUSH = 2;
+const PREAMBLE = Buffer.from([0x93, 0x97, 0x58, 0x53, 0x26, 0x59, 0x41, 0x31]); // 0x3141592653589793, little-endian
+/** preamble u64, version u8, entry tid u64, tag tid u64, data length u32 … data … crc u32. */
+const ENTRY_OVERHEAD = 8 + 1 + 8 + 8 + 4 + 4;
+
+/** The entry at `at`, or null when the bytes there are not one ending at or before `end`. */
+function entryAt(b: Buffer, at: number, end: number): { entry: JournalEntryHeader; next: number } | null {
+  if (at + ENTRY_OVERHEAD > end || !b.subarray(at, at + 8).equals(PREAMBLE) || b[at + 8] !== 1) return null;
+  const entryTid = Number(b.readBigUInt64LE(at + 9));
+  const tagTid = Number(b.readBigUInt64LE(at + 17));
+  const len = b.readUInt32LE(at + 25);
+  const next = at + ENTRY_OVERHEAD + len;
+  if (next > end) return null;
+  // The payload is a librbd EventEntry: ENCODE_START (u8 v, u8 compat, u32 length), then the u32 event type.
+  const eventType = len >= 10 ? b.readUInt32LE(at + 29 + 6) : null;
+  return { entry: { tagTid, entryTid, eventType }, next };
+}
+
+/**
+ * The entries of a journal object's tail: `tail` holds its last bytes, ending
+ * on an entry boundary; `whole` when it is the entire object. Entries are found
+ * from the first offset whose chain of entries (preamble, version, lengths)
+ * ends exactly at the end of the tail.
+ */
+export function decodeJournalTail(tail: Buffer, whole: boolean): JournalEntryHeader[] {
+  const starts: number[] = [];
+  if (whole) starts.push(0);
+  else for (let at = tail.indexOf(PREAMBLE); at >= 0; at = tail.indexOf(PREAMBLE, at + 1)) starts.push(at);
+  for (const start of starts) {
+    const out: JournalEntryHeader[] = [];
+    let at = start;
+    while (at < tail.length) {
+      const e = entryAt(tail, at, tail.length);
+      if (e === null) break;
+      out.push(e.entry);
+      at = e.next;
+    }
+    if (at === tail.length) return out;
+  }
+  return [];
+}

@@ -5,12 +5,16 @@
  * rbd-mirror rewrites `rbd mirror image status` only every 30 s, so the wait
  * prefers fresher signals where there are some:
  *
- * - journal mode: the primary journal's registered clients. The target is the
- *   master client's (the image's own) commit position; librbd persists commit
- *   positions every `rbd_journal_commit_age` (5 s by default), so the target is
- *   read once that long after the call, which covers every write completed
- *   before the call. Replication is done when every peer's rbd-mirror client
- *   has committed up to it (positions compare by tag tid, then entry tid).
+ * - journal mode: the wait first flushes the image, which on the lock owner
+ *   appends a flush event after every write acknowledged before the call
+ *   (rbd-mirror commits a replayed write only once its replay flushes: without
+ *   a flush event a write could stay uncommitted for good). The target is the
+ *   newest flush event in the journal's data objects right after that flush
+ *   (image.mirror.journalAppended()); replication is done when every peer's
+ *   rbd-mirror client has committed up to it (positions compare by tag tid,
+ *   then entry tid). rbd-mirror writes its commit position every
+ *   `rbd_mirror_journal_commit_age` (5 s by default, 1 s in the lab), which
+ *   bounds how soon after the data arrives the wait can see it.
  * - snapshot mode: a mirror snapshot is taken at the call; replication is done
  *   when the non-primary side reports (status description,
  *   `local_snapshot_timestamp`) that it has synced a snapshot at least that
@@ -25,6 +29,7 @@ import type { Image } from './image';
 import type { MirrorImageStatus } from './image-mirror';
 import type { JournalClient } from './mirror-journal';
 import type { JournalPosition, MirrorSiteStatus, MirrorStatusState } from './mirror-status';
+import type { MirrorSnapshotInfo } from './image-snapshots';
 
 const { ETIMEDOUT, EINVAL } = constants.errno;
 
@@ -50,15 +55,18 @@ export interface MirrorWaitOptions {
   timeoutMs?: number;
   /** Aborting rejects the wait with an AbortError. */
   signal?: AbortSignal;
-  /** How often to poll, in ms (default 1000). */
+  /** How often to poll, in ms (default 1000; waitForReplication in journal mode: 250, a poll there being one read of the journal header). */
   pollMs?: number;
 }
 
 /** Options of `image.mirror.waitForReplication()`. */
 export interface WaitForReplicationOptions extends MirrorWaitOptions {
   /**
-   * The same image opened on the peer cluster. Optional: in snapshot mode its
-   * own status is read (the peer site's view) instead of the primary's copy of it.
+   * The same image opened on the peer cluster. Optional: in snapshot mode the
+   * wait then reads the peer copy's own mirror snapshots and resolves once one
+   * is a complete non-primary copy of the snapshot taken at the call (source
+   * 'peer-snapshot'); without it, the primary's mirroring status is read
+   * (source 'status', which lags by up to rbd-mirror's status period).
    */
   peer?: Image;
 }
@@ -73,10 +81,10 @@ export interface MirrorStateMatch {
   up?: boolean;
 }
 
-/** Journal mode: replication is done once the peer's commit position reaches the target. */
-const JOURNAL_COMMIT_AGE_MS = 5000;
 const DEFAULT_TIMEOUT = 300_000;
 const DEFAULT_POLL = 1000;
+/** Journal mode's default poll: a poll there is one small read of the journal header. */
+const JOURNAL_POLL = 250;
 const STATUS_ON_TIMEOUT_MS = 3000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -242,8 +250,29 @@ export async function waitForState(
   return last as unknown as MirrorImageStatus;
 }
 
+/** What `image.mirror.waitForReplication()` resolves with: how completion was established. */
+export interface ReplicationWaitResult {
+  /** The image's mirroring mode. */
+  mode: 'journal' | 'snapshot';
+  /**
+   * Where completion was read: 'journal' (every peer's rbd-mirror committed up
+   * to the target in this image's journal), 'peer-snapshot' (the peer copy,
+   * through `options.peer`, holds a complete non-primary copy of the mirror
+   * snapshot taken at the call), 'status' (the mirroring status' description
+   * says a snapshot at least that recent was synced; lags by up to
+   * rbd-mirror's status period).
+   */
+  source: 'journal' | 'peer-snapshot' | 'status';
+  /** Snapshot mode: the id of the primary mirror snapshot taken at the call; null in journal mode. */
+  snapshotId: number | null;
+  /** Journal mode: the journal position waited for (null: the journal held no entry); null in snapshot mode. */
+  target: JournalPosition | null;
+  /** How long the wait took, in ms. */
+  elapsedMs: number;
+}
+
 /** image.mirror.waitForReplication(). */
-export async function waitForReplication(image: Image, options?: WaitForReplicationOptions): Promise<void> {
+export async function waitForReplication(image: Image, options?: WaitForReplicationOptions): Promise<ReplicationWaitResult> {
   const opts = checkWaitOptions(options);
   const peer = (options ?? {}).peer;
   // A Pool has a `mirror` too: look for what only an image's has.
@@ -252,6 +281,7 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
     throw new TypeError('peer must be an Image');
   }
   const started = Date.now();
+  const result: ReplicationWaitResult = { mode: 'journal', source: 'journal', snapshotId: null, target: null, elapsedMs: 0 };
   let last: MirrorImageStatus | null = null;
   const refresh = async (): Promise<MirrorImageStatus | null> => {
     try {
@@ -278,24 +308,69 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
     const mode = await guard(image.mirror.mode());
     if (mode === 'journal') {
       what = 'the peers to replay the journal up to the call';
-      let target: JournalPosition | null | undefined;
+      // rbd-mirror's replay makes a replayed write safe, and so commits its
+      // position in this journal, only when its replay flushes: on a replayed
+      // flush event, with 64 writes in flight, or on a 30 s task that is only
+      // armed once some entry was committed. A write never followed by a flush
+      // was seen never to be committed. A flush on this handle appends a
+      // flush event after every write acknowledged on it (when it holds the
+      // exclusive lock, as a handle that wrote does).
+      await guard(image.flush());
+      const [appended, lock] = await guard(Promise.all([image.mirror.journalAppended(), image.lockOwners()]));
+      // The target: the newest flush event (ours or a later one), read from the journal's
+      // data objects, not the master's commit position (written only every rbd_journal_commit_age).
+      // Not the lock owner: our flush appended nothing; cover whatever was appended.
+      const target = lock.isOwner ? (appended.newestFlush ?? appended.newest) : appended.newest;
+      result.target = target;
+      if ((options ?? {}).pollMs === undefined) opts.pollMs = JOURNAL_POLL;
+      let refreshed = 0;
       return async () => {
-        const readTarget = target === undefined && Date.now() - started >= JOURNAL_COMMIT_AGE_MS;
-        const [j] = await Promise.all([image.mirror.journalStatus(), refresh()]);
-        if (readTarget) {
-          const master = j.clients.find((c) => c.id === '');
-          target = master ? newestPosition(master.commitPosition) : null;
-        }
-        return target !== undefined && journalCaughtUp(j.clients, target);
+        // The status (for a Timeout's lastStatus) at most once a second.
+        const now = Date.now();
+        const status = now - refreshed >= DEFAULT_POLL ? ((refreshed = now), refresh()) : Promise.resolve(last);
+        const [j] = await Promise.all([image.mirror.journalStatus(), status]);
+        return journalCaughtUp(j.clients, target);
       };
     }
-    // Snapshot mode. Status timestamps are whole seconds: ours must be in a later
-    // second than any earlier mirror snapshot, or a synced earlier one would pass for it.
+    // Snapshot mode: a mirror snapshot taken now (librbd flushes the image first).
+    result.mode = 'snapshot';
+    if (peer !== undefined) {
+      const snapId = await guard(image.mirror.createSnapshot());
+      result.snapshotId = snapId;
+      result.source = 'peer-snapshot';
+      what = `the peer copy to hold a complete non-primary copy of mirror snapshot ${snapId}`;
+      // The primary mirror uuid a non-primary snapshot names is this pool's mirror uuid.
+      const ours = await guard(image.pool.mirror.uuid()).catch((err: unknown) => {
+        if (err instanceof RbdError) return null;
+        throw err;
+      });
+      return async () => {
+        await refresh();
+        // Through a fresh read-only handle: one opened read-only registers no header
+        // watch, so the caller's handle may never see the snapshots rbd-mirror adds.
+        const snaps = await (async () => {
+          const fresh = await peer.pool.openImage(peer.name, { readOnly: true });
+          try {
+            return await fresh.snapshots.list();
+          } finally {
+            await fresh.close();
+          }
+        })().catch((err: unknown) => {
+          if (err instanceof RbdError) return [];
+          throw err;
+        });
+        return snaps.some((x) => copiesAtLeast(x.mirror, snapId, ours));
+      };
+    }
+    // Without a peer handle: the status description. Its timestamps are whole seconds: ours must be
+    // in a later second than any earlier mirror snapshot, or a synced earlier one would pass for it.
+    result.source = 'status';
     const before = await guard(image.snapshots.list());
     const newest = Math.max(0, ...before.filter((s) => s.namespace === 'mirror').map((s) => s.timestamp.getTime()));
     const nextSecond = (Math.floor(newest / 1000) + 1) * 1000;
     if (Date.now() < nextSecond) await guard(new Promise((r) => setTimeout(r, nextSecond - Date.now() + 20)));
     const snapId = await guard(image.mirror.createSnapshot());
+    result.snapshotId = snapId;
     what = `the peers to sync mirror snapshot ${snapId}`;
     const snap = (await guard(image.snapshots.list())).find((s) => s.id === snapId);
     const targetSec = Math.floor((snap?.timestamp.getTime() ?? started) / 1000);
@@ -306,15 +381,22 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
     };
     return async () => {
       const s = await refresh();
-      if (peer !== undefined) {
-        const p = await peer.mirror.status().catch((err: unknown) => {
-          if (err instanceof RbdError) return null;
-          throw err;
-        });
-        return p !== null && p.local !== null && synced(p.local);
-      }
       return s !== null && s.peers.length > 0 && s.peers.every(synced);
     };
   };
   await poll(image, 'waitForReplication', opts, prepare, () => last, () => what, started);
+  result.elapsedMs = Date.now() - started;
+  return result;
 }
+
+/**
+ * Whether a peer copy's mirror snapshot is a complete non-primary copy of
+ * primary snapshot `snapId` or a later one (of the primary whose pool mirror
+ * uuid is `primaryUuid`, when known). Pure.
+ */
+export function copiesAtLeast(m: MirrorSnapshotInfo | undefined, snapId: number, primaryUuid: string | null): boolean {
+  if (m === undefined || !m.complete || m.primarySnapId === null || m.primarySnapId < snapId) return false;
+  if (m.state !== 'non-primary' && m.state !== 'non-primary-demoted') return false;
+  return primaryUuid === null || primaryUuid === '' || m.primaryMirrorUuid === primaryUuid;
+}
+

@@ -248,12 +248,26 @@ export class Pool extends Resource {
     const readOnly = o.readOnly === undefined ? false : o.readOnly;
     if (typeof readOnly !== 'boolean') throw new TypeError('readOnly must be a boolean');
     const snapshot = o.snapshot === undefined ? undefined : checkName(o.snapshot, 'snapshot');
-    const nopts = { byId, readOnly: readOnly || snapshot !== undefined, ...(snapshot ? { snapshot } : {}) };
+    const snapshotId = o.snapshotId;
+    if (snapshotId !== undefined) {
+      if (typeof snapshotId !== 'number') throw new TypeError('snapshotId must be a number');
+      if (!Number.isSafeInteger(snapshotId) || snapshotId < 0) throw new RangeError('snapshotId must be an integer >= 0');
+      if (snapshot !== undefined) throw new TypeError('give snapshot or snapshotId, not both');
+    }
+    const nopts = { byId, readOnly: readOnly || snapshot !== undefined || snapshotId !== undefined, ...(snapshot ? { snapshot } : {}) };
     return this.run(
       byId ? 'openImageById' : 'openImage',
       async () => {
         const { image, size } = await this.#native.openImage(nameOrId, nopts);
-        return Image._create(this, image, nameOrId, nopts.readOnly, size);
+        const img = Image._create(this, image, nameOrId, nopts.readOnly, size);
+        if (snapshotId === undefined) return img;
+        try {
+          await img.snapshots.setCurrentById(snapshotId);
+        } catch (err) {
+          await img.close().catch(() => undefined);
+          throw err;
+        }
+        return img;
       },
       { image: nameOrId, subject: 'image', ...(snapshot ? { snapshot } : {}) },
     );

@@ -297,6 +297,70 @@ class JournalReadWorker final : public PromiseWorker {
   std::vector<int> prval_;
 };
 
+// The tails of the journal's data objects: for each oid, its size (-1 when it
+// does not exist) and its last `max` bytes. Appends to a journal object are
+// whole entries, so a tail read at a size seen by stat ends on an entry boundary.
+class JournalTailWorker final : public PromiseWorker {
+ public:
+  JournalTailWorker(Napi::Env env, ImagePtr h, int64_t pool_id, std::vector<std::string> oids, uint64_t max)
+      : PromiseWorker(env, "xrbd:mirrorImageJournalTail"), h_(std::move(h)), pool_id_(pool_id), oids_(std::move(oids)), max_(max) {}
+  ~JournalTailWorker() override {
+    if (own_io_ != nullptr) rados_ioctx_destroy(own_io_);
+  }
+
+ protected:
+  int Run() override {
+    rados_ioctx_t io = h_->pool->io;
+    if (pool_id_ >= 0 && pool_id_ != rados_ioctx_get_id(io)) {
+      // A journal pool of its own (rbd_journal_pool).
+      op_ = "rados_ioctx_create2";
+      int rc = rados_ioctx_create2(h_->pool->cluster->cluster, pool_id_, &own_io_);
+      if (rc < 0) return rc;
+      io = own_io_;
+    }
+    for (const std::string& oid : oids_) {
+      uint64_t size = 0;
+      time_t mtime = 0;
+      op_ = "rados_stat(" + oid + ")";
+      int rc = rados_stat(io, oid.c_str(), &size, &mtime);
+      if (rc == -ENOENT) {
+        sizes_.push_back(-1);
+        tails_.emplace_back();
+        continue;
+      }
+      if (rc < 0) return rc;
+      uint64_t len = size < max_ ? size : max_;
+      std::string buf(len, '\0');
+      op_ = "rados_read(" + oid + ")";
+      rc = len == 0 ? 0 : rados_read(io, oid.c_str(), buf.data(), len, size - len);
+      if (rc < 0) return rc;
+      buf.resize(static_cast<size_t>(rc));
+      sizes_.push_back(static_cast<int64_t>(size));
+      tails_.push_back(std::move(buf));
+    }
+    return 0;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, oids_.size());
+    for (size_t i = 0; i < sizes_.size(); i++) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("size", Napi::Number::New(env, static_cast<double>(sizes_[i])));
+      o.Set("tail", Napi::Buffer<char>::Copy(env, tails_[i].data(), tails_[i].size()));
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    return out;
+  }
+
+ private:
+  ImagePtr h_;
+  int64_t pool_id_;
+  std::vector<std::string> oids_;
+  uint64_t max_;
+  rados_ioctx_t own_io_ = nullptr;
+  std::vector<int64_t> sizes_;
+  std::vector<std::string> tails_;
+};
+
 // The name of a pool of the image's cluster, by id (rados_pool_reverse_lookup).
 class PoolNameWorker final : public PromiseWorker {
  public:
@@ -393,6 +457,22 @@ Napi::Value JournalRead(const Napi::CallbackInfo& info) {
   return StartOn<JournalReadWorker>(info, "rados_read_op_exec", std::move(calls));
 }
 
+// journalTail(image, poolId, oids, maxBytes) → [{ size, tail }]
+Napi::Value JournalTail(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[1].IsNumber() || !info[2].IsArray()) throw Napi::TypeError::New(env, "journalTail(image, poolId, oids, maxBytes)");
+  int64_t pool_id = info[1].As<Napi::Number>().Int64Value();
+  Napi::Array arr = info[2].As<Napi::Array>();
+  std::vector<std::string> oids;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsString()) throw Napi::TypeError::New(env, "each oid must be a string");
+    oids.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  uint64_t max = U64Arg(info, 3, "maxBytes");
+  return StartOn<JournalTailWorker>(info, "rados_read", pool_id, std::move(oids), max);
+}
+
 Napi::Value PoolName(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "pool id must be a number");
   int64_t id = info[1].As<Napi::Number>().Int64Value();
@@ -415,6 +495,7 @@ void InitMirrorImage(Napi::Env env, Napi::Object exports) {
   area.Set("globalStatus", Napi::Function::New(env, GlobalStatus_, "globalStatus"));
   area.Set("peerSites", Napi::Function::New(env, PeerSites, "peerSites"));
   area.Set("journalRead", Napi::Function::New(env, JournalRead, "journalRead"));
+  area.Set("journalTail", Napi::Function::New(env, JournalTail, "journalTail"));
   area.Set("poolName", Napi::Function::New(env, PoolName, "poolName"));
   exports.Set("mirrorImage", area);
 }

@@ -195,13 +195,44 @@ class LimitWorker final : public PromiseWorker {
 
 // ---- list ---------------------------------------------------------------------
 
+// What rbd_snap_get_mirror_namespace reports of a mirror snapshot.
+struct MirrorNs {
+  int state = -1;  // rbd_snap_mirror_state_t
+  std::vector<std::string> peer_uuids;
+  bool complete = false;
+  std::string primary_mirror_uuid;
+  uint64_t primary_snap_id = 0, last_copied_object_number = 0;
+};
+
 struct SnapEntry {
   uint64_t id = 0, size = 0;
   std::string name;
   int ns = -1;  // rbd_snap_namespace_type_t
   timespec ts{};
   int is_protected = 0;
+  bool has_mirror = false;
+  MirrorNs mirror;
+  std::string trash_original_name;  // trash namespace: the name it had
 };
+
+// rbd_snap_get_mirror_namespace into `out`; the librbd strings are released here.
+int GetMirrorNs(rbd_image_t img, uint64_t id, MirrorNs* out) {
+  rbd_snap_mirror_namespace_t m{};
+  int rc = rbd_snap_get_mirror_namespace(img, id, &m, sizeof(m));
+  if (rc < 0) return rc;
+  out->state = static_cast<int>(m.state);
+  const char* p = m.mirror_peer_uuids;
+  for (size_t i = 0; p != nullptr && i < m.mirror_peer_uuids_count; i++) {
+    out->peer_uuids.emplace_back(p);
+    p += out->peer_uuids.back().size() + 1;  // NUL-separated
+  }
+  out->complete = m.complete;
+  out->primary_mirror_uuid = m.primary_mirror_uuid != nullptr ? m.primary_mirror_uuid : "";
+  out->primary_snap_id = m.primary_snap_id;
+  out->last_copied_object_number = m.last_copied_object_number;
+  rbd_snap_mirror_namespace_cleanup(&m, sizeof(m));
+  return 0;
+}
 
 // list(image) → [{ id, name, size, namespaceType, timestampMs, protected }]
 // rbd_snap_list, then for each snapshot its namespace type, timestamp and (for
@@ -249,6 +280,24 @@ class ListWorker final : public PromiseWorker {
         op_ = "rbd_snap_get_timestamp";
         return rc;
       }
+      if (ns == RBD_SNAP_NAMESPACE_TYPE_MIRROR) {
+        rc = GetMirrorNs(img, e.id, &e.mirror);
+        if (rc == -ENOENT) continue;
+        if (rc < 0) {
+          op_ = "rbd_snap_get_mirror_namespace";
+          return rc;
+        }
+        e.has_mirror = true;
+      } else if (ns == RBD_SNAP_NAMESPACE_TYPE_TRASH) {
+        std::vector<char> orig(256, '\0');
+        while ((rc = rbd_snap_get_trash_namespace(img, e.id, orig.data(), orig.size())) == -ERANGE) orig.assign(orig.size() * 4, '\0');
+        if (rc == -ENOENT) continue;
+        if (rc < 0) {
+          op_ = "rbd_snap_get_trash_namespace";
+          return rc;
+        }
+        e.trash_original_name = orig.data();
+      }
       if (ns == RBD_SNAP_NAMESPACE_TYPE_USER) {
         rc = rbd_snap_is_protected(img, e.name.c_str(), &e.is_protected);
         if (rc == -ENOENT) continue;
@@ -273,6 +322,19 @@ class ListWorker final : public PromiseWorker {
       o.Set("namespaceType", e.ns);
       o.Set("timestampMs", static_cast<double>(e.ts.tv_sec) * 1000.0 + e.ts.tv_nsec / 1e6);
       o.Set("protected", e.is_protected != 0);
+      if (e.has_mirror) {
+        Napi::Object m = Napi::Object::New(env);
+        m.Set("state", e.mirror.state);
+        Napi::Array peers = Napi::Array::New(env, e.mirror.peer_uuids.size());
+        for (size_t k = 0; k < e.mirror.peer_uuids.size(); k++) peers.Set(static_cast<uint32_t>(k), e.mirror.peer_uuids[k]);
+        m.Set("mirrorPeerUuids", peers);
+        m.Set("complete", e.mirror.complete);
+        m.Set("primaryMirrorUuid", e.mirror.primary_mirror_uuid);
+        m.Set("primarySnapId", U64ToJs(env, e.mirror.primary_snap_id));
+        m.Set("lastCopiedObjectNumber", U64ToJs(env, e.mirror.last_copied_object_number));
+        o.Set("mirror", m);
+      }
+      if (e.ns == RBD_SNAP_NAMESPACE_TYPE_TRASH) o.Set("trashOriginalName", e.trash_original_name);
       out.Set(static_cast<uint32_t>(i), o);
     }
     return out;
@@ -281,6 +343,52 @@ class ListWorker final : public PromiseWorker {
  private:
   ImageRef h_;
   std::vector<SnapEntry> snaps_;
+};
+
+// ---- by id: rbd_snap_get_id, rbd_snap_get_name, rbd_snap_set_by_id, rbd_snap_remove_by_id ----
+
+class ByIdWorker final : public PromiseWorker {
+ public:
+  enum class Op { kGetId, kGetName, kSetById, kRemoveById };
+  ByIdWorker(Napi::Env env, ImageRef h, Op op, uint64_t id, std::string name)
+      : PromiseWorker(env, "xrbd:snapById"), h_(std::move(h)), what_(op), id_(id), name_(std::move(name)) {}
+
+ protected:
+  int Run() override {
+    switch (what_) {
+      case Op::kGetId:
+        op_ = "rbd_snap_get_id";
+        return rbd_snap_get_id(h_->image, name_.c_str(), &id_);
+      case Op::kGetName: {
+        op_ = "rbd_snap_get_name";
+        std::vector<char> buf(256, '\0');
+        size_t len = buf.size();
+        int rc;
+        while ((rc = rbd_snap_get_name(h_->image, id_, buf.data(), &len)) == -ERANGE) buf.assign(len + 1, '\0'), len = buf.size();
+        if (rc < 0) return rc;
+        name_ = buf.data();
+        return 0;
+      }
+      case Op::kSetById:
+        op_ = "rbd_snap_set_by_id";
+        return rbd_snap_set_by_id(h_->image, id_);
+      case Op::kRemoveById:
+        op_ = "rbd_snap_remove_by_id";
+        return rbd_snap_remove_by_id(h_->image, id_);
+    }
+    return -EINVAL;
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (what_ == Op::kGetId) return U64ToJs(env, id_);
+    if (what_ == Op::kGetName) return Napi::String::New(env, name_);
+    return env.Undefined();
+  }
+
+ private:
+  ImageRef h_;
+  Op what_;
+  uint64_t id_;
+  std::string name_;
 };
 
 // ---- clones -------------------------------------------------------------------
@@ -508,6 +616,21 @@ Napi::Value Children(const Napi::CallbackInfo& info) {
   return Go(w, info);
 }
 
+Napi::Value GetId(const Napi::CallbackInfo& info) {
+  auto h = ImageWrap::FromArg(info, 0, "rbd_snap_get_id");
+  std::string name = StringArg(info, 1, "snapshot name");
+  return Go(new ByIdWorker(info.Env(), std::move(h), ByIdWorker::Op::kGetId, 0, std::move(name)), info);
+}
+
+// getName / setById / removeById (image, id)
+template <ByIdWorker::Op kOp>
+Napi::Value ById(const Napi::CallbackInfo& info) {
+  static constexpr const char* kOps[] = {"rbd_snap_get_id", "rbd_snap_get_name", "rbd_snap_set_by_id", "rbd_snap_remove_by_id"};
+  auto h = ImageWrap::FromArg(info, 0, kOps[static_cast<int>(kOp)]);
+  uint64_t id = U64Arg(info, 1, "snapshot id");
+  return Go(new ByIdWorker(info.Env(), std::move(h), kOp, id, std::string()), info);
+}
+
 }  // namespace
 
 void InitSnapshots(Napi::Env env, Napi::Object exports) {
@@ -526,6 +649,10 @@ void InitSnapshots(Napi::Env env, Napi::Object exports) {
   area.Set("setLimit", Napi::Function::New(env, SetLimit, "setLimit"));
   area.Set("clone", Napi::Function::New(env, Clone, "clone"));
   area.Set("children", Napi::Function::New(env, Children, "children"));
+  area.Set("getId", Napi::Function::New(env, GetId, "getId"));
+  area.Set("getName", Napi::Function::New(env, ById<ByIdWorker::Op::kGetName>, "getName"));
+  area.Set("setById", Napi::Function::New(env, ById<ByIdWorker::Op::kSetById>, "setById"));
+  area.Set("removeById", Napi::Function::New(env, ById<ByIdWorker::Op::kRemoveById>, "removeById"));
   exports.Set("snapshots", area);
 }
 

@@ -1,6 +1,10 @@
 // Type tests (tsd) for the public surface: what compiles and what must not.
 import { expectAssignable, expectError, expectType } from 'tsd';
 import {
+  type JournalAppended,
+  type MirrorSnapshotInfo,
+  type MirrorSnapshotState,
+  type ReplicationWaitResult,
   Cluster,
   Image,
   ImageNotFound,
@@ -101,6 +105,18 @@ image.on('update', () => undefined);
 // ---- snapshots, metadata, trash, namespaces, groups ----
 expectType<Promise<void>>(image.snapshots.create('s1'));
 expectType<Promise<SnapshotInfo[]>>(image.snapshots.list());
+declare const snap: SnapshotInfo;
+expectType<MirrorSnapshotInfo | undefined>(snap.mirror);
+expectAssignable<MirrorSnapshotState>('non-primary-demoted');
+expectType<number | null>((snap.mirror as MirrorSnapshotInfo).primarySnapId);
+expectType<Promise<number>>(image.snapshots.id('s1'));
+expectType<Promise<string>>(image.snapshots.name(4));
+expectType<Promise<void>>(image.snapshots.setCurrentById(null));
+expectType<Promise<void>>(image.snapshots.removeById(4));
+expectError(image.snapshots.removeById('4'));
+expectType<Promise<ReplicationWaitResult>>(image.mirror.waitForReplication({ peer: image }));
+expectType<'journal' | 'peer-snapshot' | 'status'>(({} as ReplicationWaitResult).source);
+expectType<Promise<JournalAppended>>(image.mirror.journalAppended());
 expectType<Promise<void>>(image.snapshots.rollback('s1', { onProgress: () => undefined }));
 expectType<Promise<void>>(image.snapshots.protect('s1'));
 expectType<Promise<boolean>>(image.snapshots.isProtected('s1'));

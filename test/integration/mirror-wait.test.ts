@@ -97,16 +97,36 @@ describe.each(['journal', 'snapshot'] as const)('%s mode: waitForReplication', (
     await b?.close().catch(() => undefined);
   });
 
+  // Runs first, on a fresh image: rbd-mirror's 30 s flush task is not armed yet. Before the wait flushed,
+  // journal mode never resolved here (the peer's commit position stayed short of the target).
+  test('covers writes the caller did not flush: after the wait, site-b has them', async () => {
+    await a.write(randomBytes(256 * 1024), 1 * MiB);
+    // Journal mode: well under rbd-mirror's 30 s flush task, which the old wait depended on at best.
+    await a.mirror.waitForReplication({ timeoutMs: mode === 'journal' ? 15_000 : 110_000, ...(mode === 'snapshot' ? { peer: b } : {}) });
+    expect(await hash('site-b', name)).toBe(await hash('site-a', name));
+  }, 150_000);
+
   test('after the wait, site-b has the data written before it', async () => {
     await writeRandom(a);
     const t0 = Date.now();
-    await a.mirror.waitForReplication({ timeoutMs: 110_000, peer: b, pollMs: 500 });
+    const r = await a.mirror.waitForReplication({ timeoutMs: 110_000, peer: b, pollMs: 500 });
     const took = Date.now() - t0;
     expect(await hash('site-b', name)).toBe(await hash('site-a', name));
+    expect(r.mode).toBe(mode);
+    if (mode === 'snapshot') {
+      // Read on the peer copy: it holds a complete non-primary copy of the snapshot the wait took.
+      expect(r).toMatchObject({ source: 'peer-snapshot', target: null });
+      const copies = (await b.snapshots.list()).filter((s) => s.mirror?.state === 'non-primary' && s.mirror.complete);
+      expect(copies.map((s) => s.mirror?.primarySnapId)).toContain(r.snapshotId);
+    } else {
+      expect(r).toMatchObject({ source: 'journal', snapshotId: null });
+      expect(r.target).not.toBeNull();
+    }
     // Second round: another batch of writes, another wait.
     await writeRandom(a);
-    await a.mirror.waitForReplication({ timeoutMs: 110_000, pollMs: 500 });
+    const r2 = await a.mirror.waitForReplication({ timeoutMs: 110_000, pollMs: 500 });
     expect(await hash('site-b', name)).toBe(await hash('site-a', name));
+    expect(r2.source).toBe(mode === 'snapshot' ? 'status' : 'journal');
     expect(took).toBeGreaterThanOrEqual(0);
   }, 240_000);
 

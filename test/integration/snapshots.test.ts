@@ -53,7 +53,7 @@ interface CliSnap {
   size: number;
   protected: string;
   timestamp: string;
-  namespace?: { type: string };
+  namespace?: { type: string; original_name?: string };
 }
 
 /** Remove an image whatever its snapshots' state; quiet if it is already gone. */
@@ -166,7 +166,52 @@ describe('create, exists and list', () => {
     const cli = await rbdJson<CliSnap[]>(['snap', 'ls', '--all', spec(name)]);
     expect(sdk.map((s) => s.namespace)).toEqual(['trash']);
     expect(cli.map((s) => [s.id, s.namespace?.type])).toEqual([[sdk[0].id, 'trash']]);
+    expect(sdk[0].trashOriginalName).toBe('gone');
+    expect(sdk[0].trashOriginalName).toBe(cli[0].namespace?.original_name);
+    // By id, the trash snapshot is reachable: its name, and reading the image at it.
+    expect(await image.snapshots.name(sdk[0].id)).toBe(sdk[0].name);
+    const at = await pool.openImage(name, { snapshotId: sdk[0].id });
+    expect((await at.stat()).size).toBe(sdk[0].size);
+    await at.close();
+    // A clone still depends on it: removing it by id is refused, and it stays. (Once the last clone is
+    // flattened or removed, librbd removes the trashed snapshot itself.)
+    const err = await rejection(image.snapshots.removeById(sdk[0].id));
+    expect(err).toBeInstanceOf(ImageBusy);
+    expect((await image.snapshots.list()).map((s) => s.id)).toEqual([sdk[0].id]);
     await purge(child);
+    await image.close();
+  });
+
+  test('by id: id(name) and name(id) agree with the CLI; setCurrentById and openImage({ snapshotId }) read at it', async () => {
+    const [name, image] = await newImage('snap-byid');
+    await image.write(Buffer.alloc(4096, 1), 0);
+    await image.snapshots.create('one');
+    await image.write(Buffer.alloc(4096, 2), 0);
+    const [cli] = await rbdJson<CliSnap[]>(['snap', 'ls', '--all', spec(name)]);
+    const id = await image.snapshots.id('one');
+    expect(id).toBe(cli.id);
+    expect(await image.snapshots.name(id)).toBe('one');
+    const at = await pool.openImage(name, { snapshotId: id });
+    expect((await at.read(0, 4096)).equals(Buffer.alloc(4096, 1))).toBe(true);
+    await at.close();
+    await image.snapshots.setCurrentById(id);
+    expect((await image.read(0, 4096))[0]).toBe(1);
+    await image.snapshots.setCurrentById(null);
+    expect((await image.read(0, 4096))[0]).toBe(2);
+    await image.snapshots.removeById(id);
+    expect(await rbdJson<CliSnap[]>(['snap', 'ls', '--all', spec(name)])).toEqual([]);
+    await image.close();
+  });
+
+  test('by id: a missing id or name is NotFound (ENOENT); bad input is a TypeError/RangeError before librbd', async () => {
+    const [, image] = await newImage('snap-byid-missing');
+    for (const p of [image.snapshots.name(987654), image.snapshots.removeById(987654), image.snapshots.id('nope')]) {
+      const err = await rejection(p);
+      expect(err.code).toBe('ENOENT');
+    }
+    await expect(image.snapshots.name(-1)).rejects.toBeInstanceOf(RangeError);
+    await expect(image.snapshots.removeById('1' as unknown as number)).rejects.toBeInstanceOf(TypeError);
+    await expect(pool.openImage('x', { snapshotId: 1, snapshot: 's' })).rejects.toBeInstanceOf(TypeError);
     await image.close();
   });
 
@@ -181,6 +226,19 @@ describe('create, exists and list', () => {
       expect([sdk[0].id, sdk[0].name, sdk[0].namespace, sdk[0].protected]).toEqual([cli[0].id, cli[0].name, 'mirror', false]);
       // Snapshot names are looked up in the user namespace only.
       expect(await image.snapshots.exists(sdk[0].name)).toBe(false);
+      // The mirror namespace, field by field against the CLI.
+      const ns = cli[0].namespace as CliSnap['namespace'] & { state: string; complete: boolean; mirror_peer_uuids: string[] };
+      expect(sdk[0].mirror).toEqual({
+        state: ns.state,
+        complete: ns.complete,
+        mirrorPeerUuids: ns.mirror_peer_uuids,
+        primaryMirrorUuid: '',
+        primarySnapId: null,
+        lastCopiedObjectNumber: 0,
+      });
+      expect(sdk[0].mirror?.state).toBe('primary');
+      // By id, a mirror snapshot is reachable even though its name is not.
+      expect(await image.snapshots.name(sdk[0].id)).toBe(sdk[0].name);
     } finally {
       await lab.rbd('site-a', ['mirror', 'image', 'disable', '--force', spec(name)]);
     }

@@ -1,4 +1,10 @@
-import { decodeClientList, decodeHeader, encodeClientListInput } from '../../lib/mirror-journal';
+import {
+  EVENT_TYPE_AIO_FLUSH,
+  decodeClientList,
+  decodeHeader,
+  decodeJournalTail,
+  encodeClientListInput,
+} from '../../lib/mirror-journal';
 
 // Raw replies of the `journal` class on journal.21fa5fffac76 in the lab (a
 // journal-mode primary after 64 writes, with site-b's rbd-mirror registered),
@@ -59,5 +65,53 @@ describe('journal client_list reply', () => {
 describe('client_list input', () => {
   test('encodes start_after as a length-prefixed string and max_return as a u64', () => {
     expect(encodeClientListInput('ab', 256).toString('hex')).toBe('020000006162' + '0001000000000000');
+  });
+});
+
+/** One journal entry as journal/Entry.cc encodes it, with a librbd EventEntry payload of `eventType`. */
+function entry(tagTid: number, entryTid: number, eventType: number, payload = 0): Buffer {
+  const ev = Buffer.alloc(6 + 4 + payload);
+  ev.writeUInt8(5, 0);
+  ev.writeUInt8(1, 1);
+  ev.writeUInt32LE(4 + payload, 2);
+  ev.writeUInt32LE(eventType, 6);
+  const b = Buffer.alloc(29 + ev.length + 4);
+  Buffer.from([0x93, 0x97, 0x58, 0x53, 0x26, 0x59, 0x41, 0x31]).copy(b, 0);
+  b.writeUInt8(1, 8);
+  b.writeBigUInt64LE(BigInt(entryTid), 9);
+  b.writeBigUInt64LE(BigInt(tagTid), 17);
+  b.writeUInt32LE(ev.length, 25);
+  ev.copy(b, 29);
+  return b;
+}
+
+describe('decodeJournalTail', () => {
+  const obj = Buffer.concat([entry(0, 1, 1, 100), entry(0, 5, 1, 40), entry(0, 9, EVENT_TYPE_AIO_FLUSH)]);
+
+  test('a whole object: every entry, in order, with its event type', () => {
+    expect(decodeJournalTail(obj, true)).toEqual([
+      { tagTid: 0, entryTid: 1, eventType: 1 },
+      { tagTid: 0, entryTid: 5, eventType: 1 },
+      { tagTid: 0, entryTid: 9, eventType: 2 },
+    ]);
+  });
+
+  test('a tail that starts inside an entry: the entries whose chain ends at the end', () => {
+    const tail = obj.subarray(50);
+    expect(decodeJournalTail(tail, false).map((e) => e.entryTid)).toEqual([5, 9]);
+  });
+
+  test('a preamble inside a payload does not start a false chain', () => {
+    const withMagic = entry(0, 4, 1, 64);
+    // The payload holds a preamble and version byte followed by lengths that run past the end.
+    Buffer.from([0x93, 0x97, 0x58, 0x53, 0x26, 0x59, 0x41, 0x31, 1]).copy(withMagic, 40);
+    withMagic.writeUInt32LE(0x7fffffff, 40 + 25);
+    const tail = Buffer.concat([withMagic, entry(0, 6, EVENT_TYPE_AIO_FLUSH)]).subarray(10);
+    expect(decodeJournalTail(tail, false).map((e) => e.entryTid)).toEqual([6]);
+  });
+
+  test('empty, or bytes that are no entries: nothing', () => {
+    expect(decodeJournalTail(Buffer.alloc(0), true)).toEqual([]);
+    expect(decodeJournalTail(Buffer.from('not a journal'), false)).toEqual([]);
   });
 });
