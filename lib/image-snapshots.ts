@@ -109,7 +109,7 @@ export type UnknownSnapshotNamespace = `unknown(${number})`;
 export type SnapshotNamespace = (typeof NAMESPACES)[number] | UnknownSnapshotNamespace;
 
 /** rbd_snap_mirror_state_t by value, as `rbd snap ls --all` names them. */
-const MIRROR_SNAP_STATES = ['primary', 'primary-demoted', 'non-primary', 'non-primary-demoted'] as const;
+const MIRROR_SNAP_STATES: readonly MirrorSnapshotState[] = ['primary', 'primary-demoted', 'non-primary', 'non-primary-demoted'];
 
 /**
  * The role of a mirror snapshot: 'primary' (taken on the primary copy),
@@ -117,7 +117,12 @@ const MIRROR_SNAP_STATES = ['primary', 'primary-demoted', 'non-primary', 'non-pr
  * primary one, made by rbd-mirror on the peer), 'non-primary-demoted' (a copy
  * of a demotion snapshot).
  */
-export type MirrorSnapshotState = (typeof MIRROR_SNAP_STATES)[number] | `unknown(${number})`;
+export type MirrorSnapshotState =
+  | 'primary'
+  | 'primary-demoted'
+  | 'non-primary'
+  | 'non-primary-demoted'
+  | `unknown(${number})`;
 
 /** What a mirror snapshot records (rbd_snap_get_mirror_namespace), as `rbd snap ls --all` shows it. */
 export interface MirrorSnapshotInfo {
