@@ -495,6 +495,11 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
       opts({ features: { kind: 'featureList', valid: () => ['layering'] }, order: int(12, 25), stripeUnit: int(1, 2 ** 32), stripeCount: int(1, 2 ** 32), cloneFormat: int(1, 2) }),
     ),
     children: sig({ ...optName(), nullable: true }, opts({ descendants: bool })),
+    // by id: a snapshot id no image has (2^40), or null (the head) for setCurrentById
+    id: sig(name(missing('snap'))),
+    name: sig(int(0, Number.MAX_SAFE_INTEGER, () => 2 ** 40)),
+    setCurrentById: sig({ ...int(0, Number.MAX_SAFE_INTEGER, () => null), nullable: true }),
+    removeById: sig(int(0, Number.MAX_SAFE_INTEGER, () => 2 ** 40)),
   },
   ImageMetadata: {
     get: sig(name(() => 'k')),
@@ -514,6 +519,7 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     createSnapshot: sig(opts({ skipQuiesce: bool, ignoreQuiesceError: bool })),
     status: noArgs,
     journalStatus: noArgs,
+    journalAppended: noArgs,
     waitForReplication: sig(opts({ ...waitFields, peer: { kind: 'image', valid: () => c.image } }, () => ({ timeoutMs: 2000, pollMs: 100 }))),
     waitForState: sig({ kind: 'match', valid: () => () => true }, waitOpts),
     watch: sig(opts({ intervalMs: int(100, 2 ** 31 - 1, () => 100) })),
@@ -587,8 +593,11 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     listSnapshotSchedules: sig(opts({ image: name(() => c.imageName), recursive: bool })),
     snapshotScheduleStatus: sig(opts({ image: name(() => c.imageName) })),
     watch: sig(opts({ intervalMs: int(100, 2 ** 31 - 1, () => 100) })),
+    remoteNamespace: noArgs,
+    setRemoteNamespace: sig({ kind: 'str', valid: () => '', shared: true }),
   },
   'lib/index.ts': {
+    capabilities: noArgs,
     // Failover/failback between the two scratch pools: no image is mirrored there, so a valid call has nothing to do.
     failover: sig(
       opts(
