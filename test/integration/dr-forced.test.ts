@@ -103,6 +103,7 @@ describe('forced failover of a journal image while rbd-mirror on site-b is still
       const r = report.images[0];
       expect(r).toMatchObject({ outcome: 'done', before: { from: 'unknown', to: 'non-primary' }, after: { to: 'primary' } });
       expect(r.actions[0].step).toBe('force-promote');
+      process.stderr.write(`[dr-forced] ${name}: ${r.actions.map((x) => `${x.step} ${x.ms} ms`).join(', ')}\n`);
     } finally {
       writing = false;
       await writer.catch(() => undefined);
@@ -113,7 +114,8 @@ describe('forced failover of a journal image while rbd-mirror on site-b is still
       `${name}: site-b's rbd-mirror reports the copy stopped`,
       async () => {
         const s = await localStatus(name);
-        return s.startsWith('up+stopped') ? s : undefined;
+        if (s.startsWith('up+stopped')) return s;
+        throw new Error(`the copy is ${await state('site-b', name)}, its status ${s}`); // waitFor's "last"
       },
       90_000,
     );
