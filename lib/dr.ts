@@ -21,8 +21,13 @@
  *   successful promote is the proof that no acknowledged write was left
  *   behind. Then verify: `to` primary, `from` non-primary.
  * Forced failover (`mode: 'forced'`): promote `to` with force and never wait
- *   for `from`, which may be gone (pass `from: null`). If `from` comes back its
- *   copies are still primary: a split brain, which failback() repairs.
+ *   for `from`, which may be gone (pass `from: null`). Journal mode: then wait
+ *   until rbd-mirror on `to` has stopped replaying the copy — a promote that
+ *   lands while it is still bootstrapping the copy can be overrun (20.2), the
+ *   copy non-primary again, and is then made again; with no live rbd-mirror
+ *   on `to` reporting the copy the promote stands after a settle time. If
+ *   `from` comes back its copies are still primary: a split brain, which
+ *   failback() repairs.
  * Failback (`failback({ from, to })`, `to` being the site that regains the
  *   primary role): a copy on `to` that is stale — still primary next to the
  *   primary on `from` (after a forced failover), or reported by rbd-mirror as
@@ -62,6 +67,14 @@ const NOT_YET = new Set([EBUSY, EINVAL, EAGAIN, ENOENT, EROFS]);
 const STALL_MS = 20_000;
 /** How many times one call undoes a demote and starts the move over. */
 const MAX_UNDO = 3;
+/** Journal mode: how many times one forced failover promotes a copy again that rbd-mirror took back. */
+const MAX_FORCE_AGAIN = 3;
+/**
+ * Journal mode, after a forced promote: how long a copy that no live
+ * rbd-mirror reports (its daemon down, or not started on the copy yet) is
+ * watched before the promote stands.
+ */
+const SETTLE_MS = 15_000;
 
 /** "target T/E; peers connected at T/E, ..." for messages. */
 function positions(clients: readonly JournalClient[], target: JournalPosition | null): string {
@@ -102,6 +115,11 @@ export interface DrAction {
     | 'demote'
     | 'promote'
     | 'force-promote'
+    /**
+     * Journal mode: rbd-mirror on the site took the force-promoted copy back (it read non-primary again: the promote
+     * landed while rbd-mirror was bootstrapping the copy), so it was promoted with force again.
+     */
+    | 'force-promote-again'
     | 'resync'
     /**
      * Before a demote: until rbd-mirror on the other site reports the copy there up and replaying and, in journal
@@ -115,6 +133,11 @@ export interface DrAction {
      * would never replay the rest, so the demoted copy was promoted again (it holds every write) and the move retried.
      */
     | 'undo-demote'
+    /**
+     * Journal mode, after a forced promote: until rbd-mirror on the site reports its replayer of the copy stopped
+     * (or, with no live rbd-mirror reporting the copy, a settle time).
+     */
+    | 'await-promotion'
     /** Before a promote: until the copy has replayed the other site's demotion (librbd accepts the promote). */
     | 'await-peer'
     /** After a resync: until rbd-mirror has re-created the copy (new image id) and replays it. */
@@ -612,25 +635,100 @@ class ImageRun {
     await this.promoteWhenReplayed(toPool, toSite, fromSite);
   }
 
-  /** Promote with force, retried on the transient refusals of NOT_YET (rbd-mirror still holding the copy) until the deadline. */
-  async forcePromote(pool: Pool, site: string): Promise<void> {
+  /** One promote with force, retried on the transient refusals of NOT_YET (rbd-mirror still holding the copy) until the deadline. */
+  async #promoteWithForce(pool: Pool): Promise<void> {
     const c = this.#c;
-    await this.#act('force-promote', site, `promoting the copy on ${site} with force`, async () => {
-      for (;;) {
-        checkAbort(c.signal);
-        try {
-          await withImage(pool, this.#name, (image) => image.mirror.promote({ force: true }));
-          return;
-        } catch (err) {
-          const n = errnoOf(err);
-          if (n === undefined || !NOT_YET.has(n) || err instanceof MirroringNotEnabled || Date.now() + c.pollMs > this.#deadline) {
-            throw err;
-          }
-          if ((await inspect(pool, this.#name)).state === 'primary') return;
+    for (;;) {
+      checkAbort(c.signal);
+      try {
+        await withImage(pool, this.#name, (image) => image.mirror.promote({ force: true }));
+        return;
+      } catch (err) {
+        const n = errnoOf(err);
+        if (n === undefined || !NOT_YET.has(n) || err instanceof MirroringNotEnabled || Date.now() + c.pollMs > this.#deadline) {
+          throw err;
         }
-        await sleep(c.pollMs, c.signal);
+        if ((await inspect(pool, this.#name)).state === 'primary') return;
       }
-    });
+      await sleep(c.pollMs, c.signal);
+    }
+  }
+
+  /**
+   * Promote the copy on `pool` with force. Journal mode: not done until
+   * rbd-mirror on `site` has given the copy up (see awaitPromotion); when it
+   * took the copy back (non-primary again), promote with force again, at most
+   * MAX_FORCE_AGAIN times.
+   */
+  async forcePromote(pool: Pool, site: string): Promise<void> {
+    await this.#act('force-promote', site, `promoting the copy on ${site} with force`, () => this.#promoteWithForce(pool));
+    if ((await withImage(pool, this.#name, (image) => image.mirror.mode())) !== 'journal') return;
+    for (let again = 0; ; again++) {
+      const r = await this.awaitPromotion(pool, site);
+      if (r !== 'overrun') return;
+      if (again >= MAX_FORCE_AGAIN) {
+        this.#fail(
+          new MirrorStateError(this.#name, `${this.#name}: rbd-mirror on ${site} took the copy back after ${again + 1} forced promotes (non-primary again)`),
+          `check rbd-mirror on ${site} (\`rbd mirror image status\`) and run the same call again`,
+        );
+      }
+      await this.#act('force-promote-again', site, `rbd-mirror on ${site} took the copy back (non-primary again): promoting with force again`, () =>
+        this.#promoteWithForce(pool),
+      );
+    }
+  }
+
+  /**
+   * Journal mode, after a forced promote of the copy on `pool`: wait until
+   * rbd-mirror on `site` has acknowledged it, i.e. reports its replayer of the
+   * copy up and stopped ("stopped", "local image is primary") while the copy
+   * reads primary. A promote that lands while rbd-mirror is still
+   * bootstrapping the copy can be overrun (seen on 20.2): rbd-mirror appends a
+   * tag owned by the old primary on top of the promotion's and replays again,
+   * and the copy reads non-primary — 'overrun' then. When no rbd-mirror
+   * reports the copy up (its daemon down, or not started on the copy yet) or
+   * it reports an error (its next bootstrap sees the local primary), the
+   * promote stands once SETTLE_MS have passed: 'unattended'. Bounded by the
+   * deadline: a copy still reported as replaying by a live rbd-mirror then is
+   * a failure (it may yet be taken back).
+   */
+  async awaitPromotion(pool: Pool, site: string): Promise<'acknowledged' | 'unattended' | 'overrun'> {
+    const c = this.#c;
+    const t = Date.now();
+    let waited = false;
+    let last = 'no status yet';
+    const done = (r: 'acknowledged' | 'unattended' | 'overrun'): 'acknowledged' | 'unattended' | 'overrun' => {
+      if (waited) this.report.actions.push({ step: 'await-promotion', site, ms: Date.now() - t });
+      return r;
+    };
+    for (;;) {
+      checkAbort(c.signal);
+      const copy = await inspect(pool, this.#name);
+      if (copy.state === 'non-primary') return done('overrun');
+      if (copy.state !== 'primary') {
+        this.#fail(copy.error ?? new MirrorStateError(this.#name, `${this.#name}: the copy on ${site} is ${copy.state} after the forced promote`));
+      }
+      const l = (await localStatus(pool, this.#name))?.local;
+      last = l ? `${l.up ? 'up' : 'down'}+${l.state}: ${l.description}` : 'no status';
+      // ("remote image ..." is a non-primary copy's stop, from before the promote)
+      if (l?.up && l.state === 'stopped' && !/remote image/i.test(l.description)) return done('acknowledged');
+      const unattended = !l?.up || l.state === 'error';
+      if (unattended && Date.now() - t >= SETTLE_MS) return done('unattended');
+      if (Date.now() + c.pollMs > this.#deadline) {
+        if (unattended) return done('unattended');
+        const e = new Timeout(
+          ETIMEDOUT,
+          { op: c.operation, pool: pool.name, image: this.#name, subject: 'image' },
+          `the copy on ${site} is primary but rbd-mirror there has not stopped replaying it (last status ${last})`,
+        );
+        this.#fail(e, `rbd-mirror on ${site} may still take the copy back; check \`rbd mirror image status\` there and promote it with force again if it is non-primary`);
+      }
+      if (!waited) {
+        waited = true;
+        this.#emit('await-promotion', `waiting for rbd-mirror on ${site} to stop replaying the promoted copy (now ${last})`, site);
+      }
+      await sleep(c.pollMs, c.signal);
+    }
   }
 
   /** Flag the (non-primary) copy on `pool` for resync, then wait until it is re-created and caught up with `primaryPool`. */

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
-import { Cluster, type Image, type Pool, Timeout } from '../../lib';
+import { Cluster, type DrReport, failover, type Image, type Pool, Timeout } from '../../lib';
 import { Lab, findLabDaemons, type LabDaemon, withLabLock } from '../../lib/lab';
 import { type FaultCounts, tally } from './tally';
 import { PORTS } from '../setup/ports';
@@ -341,6 +341,61 @@ test('rbd-mirror of the secondary killed (-9) mid-replication: after its restart
     await dropImages(images);
   }
 }, 300_000);
+
+test("rbd-mirror of the secondary down: a forced failover of a journal image to it is done (the promote stands after a settle time), and sticks once it is back", async () => {
+  let images: Mirrored[] = [];
+  try {
+  await scenario('rbd-mirror-down-forced-failover', async (counts) => {
+    images = [await mirroredImage('mirror-down-ff', 'journal', counts)];
+    const { name, image } = images[0];
+    await image.close(); // site-a stays primary (split brain afterwards), no writer holds it
+    await theLab().killDaemon('site-b', 'rbd-mirror', 'SIGKILL');
+    counts.faults++;
+    expect(await theLab().daemonPid('site-b', 'rbd-mirror')).toBeNull();
+    let report: DrReport;
+    try {
+      report = await bounded('the forced failover', 240_000, failover({ mode: 'forced', from: null, to: pool('site-b'), images: [name], timeoutMs: 180_000, pollMs: 500 }), counts);
+    } finally {
+      await theLab().startDaemon('site-b', 'rbd-mirror', { timeoutMs: 60_000 });
+    }
+    const r = report.images[0];
+    figure(`rbd-mirror down: forced failover of ${name} took ${secs(r.ms)} (${r.actions.map((a) => `${a.step} ${secs(a.ms)}`).join(', ')})`);
+    expect({ ok: report.ok, outcome: r.outcome, after: r.after, error: r.error?.message }).toEqual({ ok: true, outcome: 'done', after: { from: 'unknown', to: 'primary' }, error: undefined });
+    expect(r.actions.map((a) => a.step)).toEqual(['force-promote', 'await-promotion']);
+    // rbd-mirror back on site-b: it finds the copy primary and leaves it so.
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const img = await pool('site-b').openImage(name);
+      try {
+        const l = (await img.mirror.status()).local;
+        expect((await img.mirror.info()).primary).toBe(true);
+        if (l?.up && l.state === 'stopped') break;
+        if (Date.now() > deadline) throw new Error(`${name}: rbd-mirror on site-b back, but its status of the copy is ${l ? `${l.state}: ${l.description}` : 'none'}`);
+      } finally {
+        await img.close();
+      }
+      await sleep(1000);
+    }
+    const data = randomBytes(BLOCK);
+    const b = await pool('site-b').openImage(name);
+    try {
+      await b.write(data, 0);
+      await b.flush();
+      expect(Buffer.compare((await b.read(0, BLOCK)) as Buffer, data)).toBe(0);
+      expect((await b.mirror.info()).primary).toBe(true);
+    } finally {
+      await b.close();
+    }
+  });
+  } finally {
+    await dropImages(images); // site-a's copy (primary: split brain) ...
+    for (const m of images) {
+      // ... and site-b's, primary too
+      await theLab().rbd('site-b', ['mirror', 'image', 'disable', '--force', `${theLab().pool}/${m.name}`]).catch(() => undefined);
+      await theLab().rbd('site-b', ['rm', '--no-progress', `${theLab().pool}/${m.name}`]).catch(() => undefined);
+    }
+  }
+}, 600_000);
 
 test('OSD of the secondary killed (-9) mid-replication: what it held survives, replication resumes and converges', async () => {
   let images: Mirrored[] = [];
