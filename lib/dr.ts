@@ -75,6 +75,15 @@ const MAX_FORCE_AGAIN = 3;
  * watched before the promote stands.
  */
 const SETTLE_MS = 15_000;
+/**
+ * Journal mode, after a forced promote: how long rbd-mirror must report
+ * `stopping_replay` (it has seen the promotion and is shutting its replayer
+ * down) while the copy stays primary before the promote stands. With the old
+ * site gone rbd-mirror can stay in that state for good (seen in the DR demo's
+ * site-loss step on 16.2: the replayer never finishes stopping against a
+ * cluster that does not answer).
+ */
+const STOPPING_SETTLE_MS = 3_000;
 
 /** "target T/E; peers connected at T/E, ..." for messages. */
 function positions(clients: readonly JournalClient[], target: JournalPosition | null): string {
@@ -697,6 +706,7 @@ class ImageRun {
     const t = Date.now();
     let waited = false;
     let last = 'no status yet';
+    let stoppingSince: number | undefined;
     const done = (r: 'acknowledged' | 'unattended' | 'overrun'): 'acknowledged' | 'unattended' | 'overrun' => {
       if (waited) this.report.actions.push({ step: 'await-promotion', site, ms: Date.now() - t });
       return r;
@@ -712,6 +722,12 @@ class ImageRun {
       last = l ? `${l.up ? 'up' : 'down'}+${l.state}: ${l.description}` : 'no status';
       // ("remote image ..." is a non-primary copy's stop, from before the promote)
       if (l?.up && l.state === 'stopped' && !/remote image/i.test(l.description)) return done('acknowledged');
+      if (l?.up && l.state === 'stopping_replay' && !/remote image/i.test(l.description)) {
+        stoppingSince ??= Date.now();
+        if (Date.now() - stoppingSince >= STOPPING_SETTLE_MS) return done('acknowledged');
+      } else {
+        stoppingSince = undefined;
+      }
       const unattended = !l?.up || l.state === 'error';
       if (unattended && Date.now() - t >= SETTLE_MS) return done('unattended');
       if (Date.now() + c.pollMs > this.#deadline) {

@@ -294,6 +294,12 @@ export class PoolMirror {
     this.#pool = pool;
   }
 
+  /** CapabilityUnavailable without the remote-namespace calls; a closed pool says so first (HandleClosed), as every call does. */
+  #requireRemoteNamespace(op: string): void {
+    if (this.#pool.closed) throw closedError(this.#context(op), 'pool');
+    requireCapability('mirrorRemoteNamespace', this.#context(op));
+  }
+
   #call<T>(op: string, fn: (n: NativePool) => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
     return this.#pool._call(`mirror.${op}`, fn, extra);
   }
@@ -321,7 +327,7 @@ export class PoolMirror {
     const o = checkOptions<EnableMirrorOptions>(options);
     if (o.remoteNamespace !== undefined) {
       checkRemoteNamespace(o.remoteNamespace);
-      requireCapability('mirrorRemoteNamespace', this.#context('enable'));
+      this.#requireRemoteNamespace('enable');
     }
     if (o.siteName !== undefined) await this.setSiteName(o.siteName);
     // librbd takes the remote namespace only while mirroring is disabled: first, as the CLI does.
@@ -336,7 +342,7 @@ export class PoolMirror {
    * CapabilityUnavailable (ENOSYS) on an addon built against older headers.
    */
   async remoteNamespace(): Promise<string> {
-    requireCapability('mirrorRemoteNamespace', this.#context('remoteNamespace'));
+    this.#requireRemoteNamespace('remoteNamespace');
     const get = api().remoteNamespaceGet as NonNullable<NativePoolMirror['remoteNamespaceGet']>;
     return this.#call('remoteNamespace', (n) => get(n));
   }
@@ -351,7 +357,7 @@ export class PoolMirror {
    */
   async setRemoteNamespace(remoteNamespace: string): Promise<void> {
     checkRemoteNamespace(remoteNamespace);
-    requireCapability('mirrorRemoteNamespace', this.#context('setRemoteNamespace'));
+    this.#requireRemoteNamespace('setRemoteNamespace');
     const set = api().remoteNamespaceSet as NonNullable<NativePoolMirror['remoteNamespaceSet']>;
     try {
       await this.#call('setRemoteNamespace', (n) => set(n, remoteNamespace));
