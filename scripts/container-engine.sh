@@ -140,3 +140,50 @@ ensure_base_image() {
     log "base image $BASE_IMAGE: cached"
   fi
 }
+
+# ------------------------------------------------------------------ host node
+# Containers here have no route to nodejs.org: the host's node (same major as
+# the project needs), its headers and its npm are mounted read-only at
+# /opt/node. Sets NODE_BIN, NODE_VERSION, NODE_PREFIX, NPM_DIR and NODE_MOUNTS
+# (the -v arguments).
+host_node() {
+  NODE_BIN="$(node -p process.execPath)"
+  NODE_VERSION="$(node -p process.versions.node)"
+  NODE_PREFIX="$(dirname "$(dirname "$NODE_BIN")")"
+  [[ -f "$NODE_PREFIX/include/node/node_api.h" ]] \
+    || die "no Node headers in $NODE_PREFIX/include/node (node-gyp needs them; the container cannot download them)"
+  NPM_DIR="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
+  [[ -f "$NPM_DIR/package.json" ]] || die "cannot find npm's own directory (from $(command -v npm))"
+  NODE_MOUNTS=(-v "$NODE_BIN:/opt/node/bin/node:ro"
+               -v "$NODE_PREFIX/include/node:/opt/node/include/node:ro"
+               -v "$NPM_DIR:/opt/node/lib/node_modules/npm:ro")
+}
+
+# ------------------------------------------------------------------ generated images
+# ensure_generated_image WHAT IMAGE GENERATOR TIMEOUT: IMAGE built from the
+# Containerfile the function GENERATOR prints (FROM an image ensure_base_image
+# made), in $ENGINE_STATE_DIR/context with the host network, labelled with the
+# hash of that text; cached while the label matches (XRBD_REBUILD=1 rebuilds).
+# The build's output goes to $ENGINE_STATE_DIR/image.log.
+ensure_generated_image() {
+  local what="$1" image="$2" gen="$3" limit="$4" hash have t0 v fmt=()
+  local ctx="$ENGINE_STATE_DIR/context" logf="$ENGINE_STATE_DIR/image.log"
+  hash="$("$gen" | sha256sum | cut -c1-16)"
+  have="$(engine image inspect --format '{{ index .Config.Labels "xrbd.context" }}' "$image" 2>/dev/null || true)"
+  if [[ "${XRBD_REBUILD:-0}" != 1 && "$have" == "$hash" ]]; then
+    log "$what $image: cached (context $hash)"
+    return 0
+  fi
+  t0=$(now)
+  log "building $what $image from $BASE_IMAGE (apt-get inside, host network)"
+  rm -rf "$ctx"; mkdir -p "$ctx"
+  "$gen" >"$ctx/Containerfile"
+  [[ "$ENGINE" == podman ]] && fmt=(--format docker)
+  if ! timeout "$limit" "$ENGINE" build "${fmt[@]}" --network host --label "xrbd.context=$hash" \
+      -t "$image" -f "$ctx/Containerfile" "$ctx" >"$logf" 2>&1; then
+    tail -n 20 "$logf" >&2
+    die "$what failed; see $logf"
+  fi
+  v="$(grep -o 'ceph version [0-9.]*' "$logf" | head -n1 || true)"
+  log "$what built in $(( $(now) - t0 )) s${v:+ ($v)}"
+}

@@ -47,13 +47,7 @@ ENGINE_STATE_DIR="$STATE_DIR"
 source scripts/container-engine.sh
 
 # ------------------------------------------------------------------ node to mount
-NODE_BIN="$(node -p process.execPath)"
-NODE_VERSION="$(node -p process.versions.node)"
-NODE_PREFIX="$(dirname "$(dirname "$NODE_BIN")")"
-[[ -f "$NODE_PREFIX/include/node/node_api.h" ]] \
-  || die "no Node headers in $NODE_PREFIX/include/node (node-gyp needs them; the container cannot download them)"
-NPM_DIR="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
-[[ -f "$NPM_DIR/package.json" ]] || die "cannot find npm's own directory (from $(command -v npm))"
+host_node
 NODE_GYP="$NPM_DIR/node_modules/node-gyp/bin/node-gyp.js"
 [[ -f "$NODE_GYP" ]] || die "no node-gyp in npm's directory ($NPM_DIR)"
 [[ -x node_modules/.bin/prebuildify ]] || die "prebuildify is missing: npm install"
@@ -71,26 +65,8 @@ EOF
 }
 
 ensure_build_image() {
-  local hash have t0
   ensure_base_image
-  hash="$(containerfile | sha256sum | cut -c1-16)"
-  have="$(engine image inspect --format '{{ index .Config.Labels "xrbd.context" }}' "$BUILD_IMAGE" 2>/dev/null || true)"
-  if [[ "${XRBD_REBUILD:-0}" != 1 && "$have" == "$hash" ]]; then
-    log "build image $BUILD_IMAGE: cached (context $hash)"
-    return 0
-  fi
-  t0=$(now)
-  log "building build image $BUILD_IMAGE from $BASE_IMAGE (apt-get inside, host network)"
-  local ctx="$STATE_DIR/context" fmt=()
-  rm -rf "$ctx"; mkdir -p "$ctx"
-  containerfile >"$ctx/Containerfile"
-  [[ "$ENGINE" == podman ]] && fmt=(--format docker)
-  if ! timeout 1200 "$ENGINE" build "${fmt[@]}" --network host --label "xrbd.context=$hash" \
-      -t "$BUILD_IMAGE" -f "$ctx/Containerfile" "$ctx" >"$STATE_DIR/image.log" 2>&1; then
-    tail -n 20 "$STATE_DIR/image.log" >&2
-    die "build image failed; see $STATE_DIR/image.log"
-  fi
-  log "build image built in $(( $(now) - t0 )) s"
+  ensure_generated_image "build image" "$BUILD_IMAGE" containerfile 1200
 }
 
 setup_engine
@@ -103,9 +79,7 @@ t0=$(now)
 log "prebuildify --napi --strip --tag-libc for node $NODE_VERSION in $BUILD_IMAGE (make -j$JOBS)"
 # the container: no network; node, its headers and npm read-only at /opt/node
 if ! timeout "${XRBD_PREBUILD_TIMEOUT:-1200}" "$ENGINE" run --rm --network none \
-    -v "$NODE_BIN:/opt/node/bin/node:ro" \
-    -v "$NODE_PREFIX/include/node:/opt/node/include/node:ro" \
-    -v "$NPM_DIR:/opt/node/lib/node_modules/npm:ro" \
+    "${NODE_MOUNTS[@]}" \
     -v "$REPO:/src:ro" -v "$OUT:/out" \
     -e "NODE_VERSION=$NODE_VERSION" -e "JOBS=$JOBS" -e "FILE=$FILE" -e "PLATFORM=$PLATFORM" \
     -e "NODE_GYP=/opt/node/lib/node_modules/npm/${NODE_GYP#"$NPM_DIR"/}" \

@@ -68,13 +68,7 @@ phases=()
 phase() { phases+=("$1: $2 s"); log "$1: $2 s"; }
 
 # ------------------------------------------------------------------ node to mount
-NODE_BIN="$(node -p process.execPath)"
-NODE_VERSION="$(node -p process.versions.node)"
-NODE_PREFIX="$(dirname "$(dirname "$NODE_BIN")")"
-[[ -f "$NODE_PREFIX/include/node/node_api.h" ]] \
-  || die "no Node headers in $NODE_PREFIX/include/node (node-gyp needs them; the container cannot download them)"
-NPM_DIR="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
-[[ -f "$NPM_DIR/package.json" ]] || die "cannot find npm's own directory (from $(command -v npm))"
+host_node
 CA_BUNDLE="${XRBD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 [[ -f "$CA_BUNDLE" ]] || die "no CA bundle at $CA_BUNDLE (npm inside the container needs it; XRBD_CA_BUNDLE)"
 
@@ -96,26 +90,8 @@ EOF
 }
 
 ensure_client_image() {
-  local hash have t0 ctx fmt=()
   ensure_base_image "$DEBIAN_SUITE"
-  hash="$(containerfile | sha256sum | cut -c1-16)"
-  have="$(engine image inspect --format '{{ index .Config.Labels "xrbd.context" }}' "$CLIENT_IMAGE" 2>/dev/null || true)"
-  if [[ "${XRBD_REBUILD:-0}" != 1 && "$have" == "$hash" ]]; then
-    log "client image $CLIENT_IMAGE: cached (context $hash)"
-    return 0
-  fi
-  t0=$(now)
-  log "building client image $CLIENT_IMAGE from $BASE_IMAGE (apt-get inside, host network)"
-  ctx="$STATE_DIR/context"
-  rm -rf "$ctx"; mkdir -p "$ctx"
-  containerfile >"$ctx/Containerfile"
-  [[ "$ENGINE" == podman ]] && fmt=(--format docker)
-  if ! timeout 1800 "$ENGINE" build "${fmt[@]}" --network host --label "xrbd.context=$hash" \
-      -t "$CLIENT_IMAGE" -f "$ctx/Containerfile" "$ctx" >"$STATE_DIR/image.log" 2>&1; then
-    tail -n 20 "$STATE_DIR/image.log" >&2
-    die "client image failed; see $STATE_DIR/image.log"
-  fi
-  log "client image built in $(( $(now) - t0 )) s ($(grep -o 'ceph version [0-9.]*' "$STATE_DIR/image.log" | head -n1))"
+  ensure_generated_image "client image" "$CLIENT_IMAGE" containerfile 1800
 }
 
 setup_engine
@@ -158,9 +134,7 @@ trap 'exit 130' INT TERM
 
 engine rm -f "$CTR" >/dev/null 2>&1 || true
 rm -rf "$LAB_DIR"; mkdir -p "$LAB_DIR"
-mounts=(-v "$NODE_BIN:/opt/node/bin/node:ro"
-        -v "$NODE_PREFIX/include/node:/opt/node/include/node:ro"
-        -v "$NPM_DIR:/opt/node/lib/node_modules/npm:ro"
+mounts=("${NODE_MOUNTS[@]}"
         -v "$CA_BUNDLE:/etc/ssl/certs/host-ca-bundle.crt:ro"
         -v "$REPO:/src:ro" -v "$STATE_DIR:$STATE_DIR")
 if [[ "${XRBD_CLIENT_NPM_CACHE:-0}" == 1 ]]; then
