@@ -19,8 +19,8 @@ export {
   type LibraryVersions,
   type ClusterStats,
   type CommandResult,
-} from './cluster';
-export { Pool, type CreateImageOptions, type JournalOptions, type ImageSpec, type PoolStats, type RemoveImageOptions } from './pool';
+} from './cluster/cluster';
+export { Pool, type CreateImageOptions, type JournalOptions, type ImageSpec, type PoolStats, type RemoveImageOptions } from './pool/pool';
 export {
   Image,
   type ImageStat,
@@ -30,7 +30,7 @@ export {
   type LockOwners,
   type Watcher,
   type CopyOptions,
-} from './image';
+} from './image/image';
 export {
   ImageReadStream,
   ImageWriteStream,
@@ -38,10 +38,10 @@ export {
   type WriteStreamOptions,
   type ExportOptions,
   type ImportOptions,
-} from './image-streams';
-export type { ProgressCallback } from './progress';
-export { exportDiff, type DiffExtent, type DiffOptions, type ExportDiffOptions, type ExportDiffResult } from './image-diff';
-export type { Fadvise, IoOptions } from './image-io';
+} from './image/streams';
+export type { ProgressCallback } from './core/progress';
+export { exportDiff, type DiffExtent, type DiffOptions, type ExportDiffOptions, type ExportDiffResult } from './image/diff';
+export type { Fadvise, IoOptions } from './image/io';
 export {
   ImageSnapshots,
   type SnapshotInfo,
@@ -55,8 +55,8 @@ export {
   type CloneOptions,
   type ChildrenOptions,
   type ChildImage,
-} from './image-snapshots';
-export { ImageMetadata } from './image-metadata';
+} from './image/snapshots';
+export { ImageMetadata } from './image/metadata';
 export {
   ImageMirror,
   type MirrorImageEnableMode,
@@ -65,7 +65,7 @@ export {
   type MirrorDisableOptions,
   type MirrorPromoteOptions,
   type MirrorSnapshotOptions,
-} from './image-mirror';
+} from './mirror/image-mirror';
 export {
   parseMirrorDescription,
   type MirrorImageState,
@@ -74,8 +74,8 @@ export {
   type JournalReplayStatus,
   type SnapshotReplayStatus,
   type JournalPosition,
-} from './mirror-status';
-export type { JournalStatus, JournalClient, JournalAppended } from './mirror-journal';
+} from './mirror/status';
+export type { JournalStatus, JournalClient, JournalAppended } from './mirror/journal';
 export {
   PoolMirror,
   type MirrorMode,
@@ -95,8 +95,8 @@ export {
   type MirrorPoolActionResult,
   type PoolPromoteOptions,
   type SnapshotScheduleOptions,
-} from './pool-mirror';
-export type { SnapshotScheduleItem, SnapshotScheduleLevel, SnapshotScheduleStatus } from './mirror-schedules';
+} from './mirror/pool-mirror';
+export type { SnapshotScheduleItem, SnapshotScheduleLevel, SnapshotScheduleStatus } from './mirror/schedules';
 export {
   PoolTrash,
   type TrashEntry,
@@ -104,8 +104,8 @@ export {
   type TrashMoveOptions,
   type TrashRemoveOptions,
   type TrashPurgeOptions,
-} from './pool-trash';
-export { PoolNamespaces } from './pool-namespaces';
+} from './pool/trash';
+export { PoolNamespaces } from './pool/namespaces';
 export {
   PoolGroups,
   type GroupImage,
@@ -113,10 +113,10 @@ export {
   type GroupSnapshot,
   type GroupSnapshotState,
   type GroupRollbackOptions,
-} from './pool-groups';
-export { capabilities, type Capabilities, type CapabilityName, type OptionalLibrbdCall } from './capabilities';
-export { FEATURES, featureNames, featureBits, type FeatureName, type UnknownFeature } from './features';
-export type { ResourceState } from './resource';
+} from './pool/groups';
+export { capabilities, type Capabilities, type CapabilityName, type OptionalLibrbdCall } from './cluster/capabilities';
+export { FEATURES, featureNames, featureBits, type FeatureName, type UnknownFeature } from './core/features';
+export type { ResourceState } from './core/resource';
 export {
   RbdError,
   PermissionDenied,
@@ -146,7 +146,7 @@ export {
   CompareMismatch,
   errnoCode,
   type ErrorContext,
-} from './errors';
+} from './core/errors';
 export {
   AbortError,
   matchesMirrorState,
@@ -155,8 +155,8 @@ export {
   type WaitForReplicationOptions,
   type ReplicationWaitResult,
   type MirrorStateMatch,
-} from './mirror-wait';
-export { MirrorStatusWatcher, diffMirrorStatuses, type MirrorStatusChange, type MirrorWatchOptions } from './mirror-watch';
+} from './mirror/wait';
+export { MirrorStatusWatcher, diffMirrorStatuses, type MirrorStatusChange, type MirrorWatchOptions } from './mirror/watch';
 export {
   failover,
   failback,
@@ -169,4 +169,4 @@ export {
   type FailbackOptions,
   type FailoverMode,
   type FailoverOptions,
-} from './dr';
+} from './dr/dr';

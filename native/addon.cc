@@ -1,22 +1,22 @@
 // Module entry: registers the wrapped classes and the teardown hook.
 #include <napi.h>
 
-#include "admin.h"
-#include "capabilities.h"
-#include "cluster.h"
-#include "diff.h"
-#include "groups.h"
-#include "image.h"
-#include "io.h"
-#include "metadata.h"
-#include "mirror_image.h"
-#include "mirror_pool.h"
-#include "namespaces.h"
-#include "pool.h"
-#include "snapshots.h"
-#include "trash.h"
-#include "watch.h"
-#include "util/registry.h"
+#include "cluster/admin.h"
+#include "cluster/capabilities.h"
+#include "cluster/cluster.h"
+#include "image/diff.h"
+#include "pool/groups.h"
+#include "image/image.h"
+#include "image/io.h"
+#include "image/metadata.h"
+#include "mirror/image.h"
+#include "mirror/pool.h"
+#include "pool/namespaces.h"
+#include "pool/pool.h"
+#include "image/snapshots.h"
+#include "pool/trash.h"
+#include "image/watch.h"
+#include "core/registry.h"
 
 namespace xrbd {
 

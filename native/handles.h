@@ -11,7 +11,7 @@
 
 #include <memory>
 
-#include "util/exit_guard.h"
+#include "core/exit_guard.h"
 
 namespace xrbd {
 

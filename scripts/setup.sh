@@ -20,7 +20,7 @@ fi
 # npm dependencies, exactly as the lock file pins them (`npm ci`), when
 # node_modules is missing or older than the lock file. The lock file lists every
 # platform's optional bindings of the dev dependencies, so npm 11 and 12 accept
-# it; test/unit/lockfile.test.ts fails when it drifts from package.json.
+# it; test/unit/build/lockfile.test.ts fails when it drifts from package.json.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund

@@ -23,7 +23,7 @@
 # scripts/prebuild.sh. Host network: the lab binds 127.0.0.1 on its ports.
 #
 #   npm run test:client-container                         unit + integration
-#   npm run test:client-container -- test/integration/dr.test.ts   extra arguments go to jest
+#   npm run test:client-container -- test/integration/dr/dr.test.ts   extra arguments go to jest
 #
 # Environment:
 #   XRBD_CEPH_RELEASE            20.2 (default) | 18.2 | 16.2 (the suite: forky | trixie | bookworm)

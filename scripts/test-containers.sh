@@ -8,7 +8,7 @@
 # containers are always removed at the end.
 #
 #   npm run test:containers                   the whole integration project
-#   npm run test:containers -- test/integration/io.test.ts   extra arguments go to jest
+#   npm run test:containers -- test/integration/image/io.test.ts   extra arguments go to jest
 #
 # XRBD_KEEP_CONTAINERS=1 leaves the lab running afterwards (scripts/container-lab.sh down).
 # XRBD_CONTAINER_TEST_TIMEOUT bounds the jest run (default 1500 s). See

@@ -8,15 +8,15 @@ import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { Cluster, type ConnectOptions } from '../cluster';
-import { failback, failover, type DrReport } from '../dr';
-import { Timeout } from '../errors';
-import type { Image } from '../image';
-import type { MirrorImageStatus } from '../image-mirror';
-import { AbortError, matchesMirrorState, type MirrorStateMatch, type MirrorWaitTimeout } from '../mirror-wait';
-import type { MirrorStatusState } from '../mirror-status';
-import type { Pool } from '../pool';
-import type { MirrorPoolActionResult } from '../pool-mirror';
+import { Cluster, type ConnectOptions } from '../cluster/cluster';
+import { failback, failover, type DrReport } from '../dr/dr';
+import { Timeout } from '../core/errors';
+import type { Image } from '../image/image';
+import type { MirrorImageStatus } from '../mirror/image-mirror';
+import { AbortError, matchesMirrorState, type MirrorStateMatch, type MirrorWaitTimeout } from '../mirror/wait';
+import type { MirrorStatusState } from '../mirror/status';
+import type { Pool } from '../pool/pool';
+import type { MirrorPoolActionResult } from '../mirror/pool-mirror';
 import {
   EXIT,
   UsageError,

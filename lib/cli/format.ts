@@ -3,10 +3,10 @@
  * progress on stderr. Works on plain data (the SDK's result objects), so the
  * unit tests need no cluster.
  */
-import type { DrEvent, DrImageReport, DrReport } from '../dr';
-import type { MirrorImageStatus } from '../image-mirror';
-import type { MirrorSiteStatus } from '../mirror-status';
-import type { MirrorPoolActionResult, PoolMirrorStatus } from '../pool-mirror';
+import type { DrEvent, DrImageReport, DrReport } from '../dr/dr';
+import type { MirrorImageStatus } from '../mirror/image-mirror';
+import type { MirrorSiteStatus } from '../mirror/status';
+import type { MirrorPoolActionResult, PoolMirrorStatus } from '../mirror/pool-mirror';
 
 /** An Error as --json shows it: what a script needs to branch on, no stack. */
 export interface JsonError {

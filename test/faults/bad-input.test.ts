@@ -52,7 +52,7 @@ import {
   RbdError,
 } from '../../lib';
 import type { Lab } from '../../lib/lab';
-import { Resource } from '../../lib/resource';
+import { Resource } from '../../lib/core/resource';
 import { getLab } from '../setup/lab-env';
 import { tally } from './tally';
 

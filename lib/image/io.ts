@@ -1,0 +1,62 @@
+/**
+ * Data-path helpers for Image: the native `io` area's surface, fadvise names
+ * and argument checks. The methods themselves are on Image (image.read, ...).
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import type { NativeImage } from '../core/native';
+import { nativeArea } from '../core/native';
+
+/** librados fadvise hints for one I/O (rbd_aio_read2 / write2 op flags). */
+export type Fadvise = 'random' | 'sequential' | 'willneed' | 'dontneed' | 'nocache';
+
+/** Per-I/O options of read, write and the other data calls. */
+export interface IoOptions {
+  /** A caching hint for this I/O. */
+  fadvise?: Fadvise;
+}
+
+/** The native functions of this area (native/io.cc): all rbd_aio_*, completed through a thread-safe function. */
+export interface NativeIo {
+  readInto(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
+  write(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
+  discard(image: NativeImage, offset: number | bigint, length: number | bigint): Promise<number>;
+  writeZeroes(image: NativeImage, offset: number | bigint, length: number | bigint, flags: number): Promise<number>;
+  writeSame(image: NativeImage, offset: number | bigint, length: number | bigint, pattern: Uint8Array, flags: number): Promise<number>;
+  compareAndWrite(image: NativeImage, offset: number | bigint, compare: Uint8Array, data: Uint8Array, flags: number): Promise<number>;
+  flush(image: NativeImage): Promise<number>;
+  fadvise: Record<Fadvise, number>;
+}
+
+let cached: NativeIo | undefined;
+export const io = (): NativeIo => (cached ??= nativeArea<NativeIo>('io'));
+
+/** The op flags for IoOptions (0 when none). */
+export function opFlags(options: IoOptions | undefined): number {
+  if (options === undefined) return 0;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
+  const f = options.fadvise;
+  if (f === undefined) return 0;
+  const flags = io().fadvise;
+  if (typeof f !== 'string' || !Object.prototype.hasOwnProperty.call(flags, f)) {
+    throw new TypeError(`fadvise must be one of ${Object.keys(flags).join(', ')}, got ${JSON.stringify(f)}`);
+  }
+  return flags[f];
+}
+
+/** A Uint8Array (Buffer included), recognised across realms. */
+export function checkBytes(value: unknown, what: string): Uint8Array {
+  if (value instanceof Uint8Array) return value; // the common case, this realm
+  if (!ArrayBuffer.isView(value) || Object.prototype.toString.call(value) !== '[object Uint8Array]') {
+    throw new TypeError(`${what} must be a Buffer or Uint8Array`);
+  }
+  return value as Uint8Array;
+}
+
+/** A length for one buffer: 0 .. buffer.constants.MAX_LENGTH. */
+export function checkLength(value: unknown, what: string): number {
+  if (typeof value !== 'number') throw new TypeError(`${what} must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < 0 || value > bufferConstants.MAX_LENGTH) {
+    throw new RangeError(`${what} must be an integer from 0 to ${bufferConstants.MAX_LENGTH}, got ${value}`);
+  }
+  return value;
+}

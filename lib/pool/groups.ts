@@ -1,0 +1,280 @@
+/** Groups of images and their snapshots: `rbd group ...`. */
+import { closedError, type ErrorContext } from '../core/errors';
+import type { NativePool } from '../core/native';
+import { nativeArea } from '../core/native';
+import { Pool } from './pool';
+import { type ProgressCallback, withProgress } from '../core/progress';
+import { checkName, checkOptions } from '../core/validate';
+
+interface NativeGroupImage {
+  name: string;
+  poolId: number;
+  /** The pool's name, or null when the client's OSD map has no pool with that id. */
+  pool: string | null;
+  /** rbd_group_image_state_t */
+  state: number;
+}
+
+/** The native functions of this area (native/groups.cc). */
+interface NativePoolGroups {
+  create(pool: NativePool, name: string): Promise<void>;
+  remove(pool: NativePool, name: string): Promise<void>;
+  list(pool: NativePool): Promise<string[]>;
+  rename(pool: NativePool, from: string, to: string): Promise<void>;
+  addImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
+  removeImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
+  listImages(pool: NativePool, group: string): Promise<NativeGroupImage[]>;
+  createSnapshot(pool: NativePool, group: string, snap: string): Promise<void>;
+  listSnapshots(pool: NativePool, group: string): Promise<Array<{ name: string; state: number }>>;
+  removeSnapshot(pool: NativePool, group: string, snap: string): Promise<void>;
+  renameSnapshot(pool: NativePool, group: string, from: string, to: string): Promise<void>;
+  rollbackSnapshot(pool: NativePool, group: string, snap: string, onProgress?: ProgressCallback): Promise<void>;
+}
+
+const api = (): NativePoolGroups => nativeArea<NativePoolGroups>('groups');
+
+/** An image's membership of a group (rbd_group_image_state_t). */
+export type GroupImageState = 'attached' | 'incomplete' | `unknown(${number})`;
+/** A group snapshot's state (rbd_group_snap_state_t). */
+export type GroupSnapshotState = 'incomplete' | 'complete' | `unknown(${number})`;
+
+const IMAGE_STATES: readonly GroupImageState[] = ['attached', 'incomplete'];
+const SNAP_STATES: readonly GroupSnapshotState[] = ['incomplete', 'complete'];
+
+/** An image in a group (like a row of `rbd group image ls`). */
+export interface GroupImage {
+  /** The image's name. */
+  name: string;
+  /** The name of the image's pool, or null if this client cannot resolve `poolId`. */
+  pool: string | null;
+  /** The id of the image's pool. */
+  poolId: number;
+  /** 'attached', or 'incomplete' while being added or removed. */
+  state: GroupImageState;
+}
+
+/** A snapshot of a group (like a row of `rbd group snap ls`). */
+export interface GroupSnapshot {
+  /** The group snapshot's name. */
+  name: string;
+  /** 'complete', or 'incomplete' while being taken (or after a failed attempt). */
+  state: GroupSnapshotState;
+}
+
+/** Options of `pool.groups.rollback()`. */
+export interface GroupRollbackOptions {
+  /** Called with progress as the images are rolled back. */
+  onProgress?: ProgressCallback;
+}
+
+const ENOENT = 2;
+
+/** Duck-typed: the addon's errors come from another realm under jest's VM sandbox. */
+function isNativeEnoent(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { errno?: unknown }).errno === ENOENT;
+}
+
+/** The pool's image groups (`pool.groups`), like `rbd group ...`. */
+export class PoolGroups {
+  readonly #pool: Pool;
+
+  /** @internal Made by the Pool; reach it as `pool.groups`. */
+  constructor(pool: Pool) {
+    this.#pool = pool;
+  }
+
+  /**
+   * Run a call about `group`. librbd answers ENOENT both for a missing group
+   * and for a missing thing inside it (an image, a snapshot): when `inner` is
+   * given and the group does exist, the error is about the inner thing instead.
+   */
+  #call<T>(
+    op: string,
+    group: string,
+    fn: (n: NativePool) => Promise<T>,
+    inner?: Partial<ErrorContext>,
+  ): Promise<T> {
+    // Resource.run names the error from this object when the call has failed:
+    // the catch below settles which subject it is about before rethrowing.
+    const ctx: Partial<ErrorContext> = { group, subject: 'group', ...(inner?.snapshot ? { snapshot: inner.snapshot } : {}) };
+    return this.#pool._call(
+      op,
+      async (n) => {
+        try {
+          return await fn(n);
+        } catch (err) {
+          if (inner && isNativeEnoent(err)) {
+            const groups = await api()
+              .list(n)
+              .catch(() => [] as string[]);
+            if (groups.includes(group)) Object.assign(ctx, inner);
+          }
+          throw err;
+        }
+      },
+      ctx,
+    );
+  }
+
+  /** Create a group (like `rbd group create`). Rejects with an EEXIST error if the name is taken. */
+  async create(name: string): Promise<void> {
+    checkName(name, 'group name');
+    await this.#call('groups.create', name, (n) => api().create(n, name));
+  }
+
+  /**
+   * Remove a group (like `rbd group remove`): its images leave the group, its
+   * group snapshots are removed. Removing a group that does not exist
+   * succeeds, as it does in librbd and the CLI.
+   */
+  async remove(name: string): Promise<void> {
+    checkName(name, 'group name');
+    await this.#call('groups.remove', name, (n) => api().remove(n, name));
+  }
+
+  /** Names of the groups in the pool (namespace), sorted (like `rbd group ls`). */
+  async list(): Promise<string[]> {
+    const names = await this.#pool._call('groups.list', (n) => api().list(n));
+    return names.sort();
+  }
+
+  /**
+   * Rename a group (like `rbd group rename`). Rejects with GroupNotFound if
+   * `from` does not exist, an EEXIST error if `to` does.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    checkName(from, 'group name');
+    checkName(to, 'new group name');
+    await this.#call('groups.rename', from, (n) => api().rename(n, from, to));
+  }
+
+  /**
+   * Add an image to a group (like `rbd group image add`). The image may live
+   * in another pool (or namespace): pass that pool. Rejects with GroupNotFound
+   * or ImageNotFound.
+   */
+  async addImage(group: string, imagePool: Pool, imageName: string): Promise<void> {
+    await this.#imageCall('groups.addImage', group, imagePool, imageName, (n, m) => api().addImage(n, group, m, imageName));
+  }
+
+  /**
+   * Take an image out of a group (like `rbd group image remove`). Rejects with
+   * GroupNotFound, or ImageNotFound when there is no such image; an image that
+   * exists but is not in the group is left alone without an error, as librbd does.
+   */
+  async removeImage(group: string, imagePool: Pool, imageName: string): Promise<void> {
+    await this.#imageCall('groups.removeImage', group, imagePool, imageName, (n, m) =>
+      api().removeImage(n, group, m, imageName),
+    );
+  }
+
+  async #imageCall(
+    op: string,
+    group: string,
+    imagePool: Pool,
+    imageName: string,
+    fn: (n: NativePool, m: NativePool) => Promise<void>,
+  ): Promise<void> {
+    checkName(group, 'group name');
+    if (!(imagePool instanceof Pool)) throw new TypeError('imagePool must be a Pool');
+    checkName(imageName, 'image name');
+    const imageCtx = { pool: imagePool.name, namespace: imagePool.namespace, image: imageName, subject: 'image' as const };
+    if (imagePool.closed) throw closedError({ op, ...imageCtx }, 'pool');
+    // Groups and images refer to each other by pool id: another cluster's pool would be linked as if it were this one's.
+    if (!this.#pool.closed && imagePool.cluster.fsid() !== this.#pool.cluster.fsid()) {
+      throw new RangeError("imagePool must be a pool of the group's cluster");
+    }
+    // The image's pool counts the call as in flight too; its own error naming
+    // is skipped (the raw native error goes to the group pool's, which names both).
+    await this.#call(
+      op,
+      group,
+      (n) => {
+        let raw: unknown;
+        return imagePool
+          ._call(op, (m) =>
+            fn(n, m).catch((err: unknown) => {
+              raw = err;
+              throw err;
+            }),
+          )
+          .catch((err: unknown) => {
+            throw raw ?? err;
+          });
+      },
+      imageCtx,
+    );
+  }
+
+  /**
+   * The images in a group (like `rbd group image ls`). librbd reports an empty
+   * list for a group that does not exist; so does this.
+   */
+  async listImages(group: string): Promise<GroupImage[]> {
+    checkName(group, 'group name');
+    const rows = await this.#call('groups.listImages', group, (n) => api().listImages(n, group));
+    return rows.map((r) => ({
+      name: r.name,
+      pool: r.pool,
+      poolId: r.poolId,
+      state: IMAGE_STATES[r.state] ?? `unknown(${r.state})`,
+    }));
+  }
+
+  /**
+   * Snapshot every image of the group at once (like `rbd group snap create`).
+   * Rejects with GroupNotFound, or an EEXIST error if the name is taken.
+   */
+  async createSnapshot(group: string, snap: string): Promise<void> {
+    checkName(group, 'group name');
+    checkName(snap, 'snapshot name');
+    await this.#call('groups.createSnapshot', group, (n) => api().createSnapshot(n, group, snap), { snapshot: snap });
+  }
+
+  /**
+   * The group's snapshots (like `rbd group snap ls`). librbd reports an empty
+   * list for a group that does not exist; so does this.
+   */
+  async listSnapshots(group: string): Promise<GroupSnapshot[]> {
+    checkName(group, 'group name');
+    const rows = await this.#call('groups.listSnapshots', group, (n) => api().listSnapshots(n, group));
+    return rows.map((r) => ({ name: r.name, state: SNAP_STATES[r.state] ?? `unknown(${r.state})` }));
+  }
+
+  /** Remove a group snapshot (like `rbd group snap rm`). Rejects with GroupNotFound or SnapshotNotFound. */
+  async removeSnapshot(group: string, snap: string): Promise<void> {
+    checkName(group, 'group name');
+    checkName(snap, 'snapshot name');
+    await this.#call('groups.removeSnapshot', group, (n) => api().removeSnapshot(n, group, snap), {
+      snapshot: snap,
+      subject: 'snapshot',
+    });
+  }
+
+  /** Rename a group snapshot (like `rbd group snap rename`). Rejects with GroupNotFound or SnapshotNotFound. */
+  async renameSnapshot(group: string, from: string, to: string): Promise<void> {
+    checkName(group, 'group name');
+    checkName(from, 'snapshot name');
+    checkName(to, 'new snapshot name');
+    await this.#call('groups.renameSnapshot', group, (n) => api().renameSnapshot(n, group, from, to), {
+      snapshot: from,
+      subject: 'snapshot',
+    });
+  }
+
+  /**
+   * Roll every image of the group back to a group snapshot (like
+   * `rbd group snap rollback`): data and size. Rejects with GroupNotFound or SnapshotNotFound.
+   */
+  async rollbackSnapshot(group: string, snap: string, options?: GroupRollbackOptions): Promise<void> {
+    checkName(group, 'group name');
+    checkName(snap, 'snapshot name');
+    const o = checkOptions<GroupRollbackOptions>(options);
+    await withProgress(o.onProgress, (cb) =>
+      this.#call('groups.rollbackSnapshot', group, (n) => api().rollbackSnapshot(n, group, snap, cb), {
+        snapshot: snap,
+        subject: 'snapshot',
+      }),
+    );
+  }
+}

@@ -1,0 +1,177 @@
+#include "image/io.h"
+
+#include <rados/librados.h>
+
+#include <string>
+#include <utility>
+
+#include "image/image.h"
+#include "core/aio.h"
+#include "core/args.h"
+#include "core/registry.h"
+
+namespace xrbd {
+
+namespace {
+
+// Arguments every I/O function shares: (image, offset, ..., opFlags).
+struct IoTarget {
+  std::shared_ptr<ImageHandle> image;
+  AioBridge* bridge;
+};
+
+IoTarget Target(const Napi::CallbackInfo& info, const char* op) {
+  return {ImageWrap::FromArg(info, 0, op), GetAddonData(info.Env())->aio.get()};
+}
+
+Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsBuffer()) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Buffer or Uint8Array");
+  }
+  return info[i].As<Napi::Buffer<uint8_t>>();
+}
+
+int FlagsArg(const Napi::CallbackInfo& info, size_t i) {
+  return i < info.Length() && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : 0;
+}
+
+// A read into the caller's Buffer (lib/ allocates one for read(offset, length)):
+// resolves with the bytes read, fewer than asked at the end of the image.
+class ReadOp final : public AioOp {
+ public:
+  ReadOp(Napi::Env env, IoTarget t) : AioOp(env, t.bridge, std::move(t.image), "rbd_aio_read2") {}
+};
+
+class CompareAndWriteOp final : public AioOp {
+ public:
+  CompareAndWriteOp(Napi::Env env, IoTarget t) : AioOp(env, t.bridge, std::move(t.image), "rbd_aio_compare_and_write") {}
+  uint64_t mismatch = 0;
+
+ protected:
+  Napi::Value Error(Napi::Env env, ssize_t rc) override {
+    Napi::Value e = AioOp::Error(env, rc);
+    if (rc == -EILSEQ) e.As<Napi::Object>().Set("mismatchOffset", U64ToJs(env, mismatch));
+    return e;
+  }
+};
+
+// readInto(image, buffer, offset, opFlags) → Promise<number>
+Napi::Value ReadInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  IoTarget t = Target(info, "rbd_aio_read2");
+  auto buf = BufferArg(info, 1, "buffer");
+  uint64_t off = U64Arg(info, 2, "offset");
+  int flags = FlagsArg(info, 3);
+  auto* op = new ReadOp(env, std::move(t));
+  op->Pin(buf);
+  rbd_image_t img = op->image->image;
+  return op->Start(env, [&](rbd_completion_t c) {
+    return rbd_aio_read2(img, off, buf.Length(), reinterpret_cast<char*>(buf.Data()), c, flags);
+  });
+}
+
+// write(image, buffer, offset, opFlags) → Promise<number>
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  IoTarget t = Target(info, "rbd_aio_write2");
+  auto buf = BufferArg(info, 1, "buffer");
+  uint64_t off = U64Arg(info, 2, "offset");
+  int flags = FlagsArg(info, 3);
+  auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_write2");
+  op->Pin(buf);
+  rbd_image_t img = op->image->image;
+  return op->Start(env, [&](rbd_completion_t c) {
+    return rbd_aio_write2(img, off, buf.Length(), reinterpret_cast<const char*>(buf.Data()), c, flags);
+  });
+}
+
+// discard(image, offset, length) / writeZeroes(image, offset, length, opFlags)
+Napi::Value Discard(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  IoTarget t = Target(info, "rbd_aio_discard");
+  uint64_t off = U64Arg(info, 1, "offset");
+  uint64_t len = U64Arg(info, 2, "length");
+  auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_discard");
+  rbd_image_t img = op->image->image;
+  return op->Start(env, [&](rbd_completion_t c) { return rbd_aio_discard(img, off, len, c); });
+}
+
+Napi::Value WriteZeroes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  IoTarget t = Target(info, "rbd_aio_write_zeroes");
+  uint64_t off = U64Arg(info, 1, "offset");
+  uint64_t len = U64Arg(info, 2, "length");
+  int flags = FlagsArg(info, 3);
+  auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_write_zeroes");
+  rbd_image_t img = op->image->image;
+  return op->Start(env, [&](rbd_completion_t c) { return rbd_aio_write_zeroes(img, off, len, c, 0, flags); });
+}
+
+// writeSame(image, offset, length, pattern, opFlags)
+Napi::Value WriteSame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  IoTarget t = Target(info, "rbd_aio_writesame");
+  uint64_t off = U64Arg(info, 1, "offset");
+  uint64_t len = U64Arg(info, 2, "length");
+  auto pattern = BufferArg(info, 3, "pattern");
+  int flags = FlagsArg(info, 4);
+  auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_writesame");
+  op->Pin(pattern);
+  rbd_image_t img = op->image->image;
+  return op->Start(env, [&](rbd_completion_t c) {
+    return rbd_aio_writesame(img, off, len, reinterpret_cast<const char*>(pattern.Data()), pattern.Length(), c,
+                             flags);
+  });
+}
+
+// compareAndWrite(image, offset, compare, write, opFlags): rejects with EILSEQ
+// and `mismatchOffset` when the data differs.
+Napi::Value CompareAndWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  IoTarget t = Target(info, "rbd_aio_compare_and_write");
+  uint64_t off = U64Arg(info, 1, "offset");
+  auto cmp = BufferArg(info, 2, "compare buffer");
+  auto data = BufferArg(info, 3, "write buffer");
+  if (cmp.Length() != data.Length()) throw Napi::RangeError::New(env, "compare and write buffers differ in length");
+  int flags = FlagsArg(info, 4);
+  auto* op = new CompareAndWriteOp(env, std::move(t));
+  op->Pin(cmp);
+  op->Pin(data);
+  rbd_image_t img = op->image->image;
+  return op->Start(env, [&](rbd_completion_t c) {
+    return rbd_aio_compare_and_write(img, off, data.Length(), reinterpret_cast<const char*>(cmp.Data()),
+                                     reinterpret_cast<const char*>(data.Data()), c, &op->mismatch, flags);
+  });
+}
+
+// flush(image)
+Napi::Value Flush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  IoTarget t = Target(info, "rbd_aio_flush");
+  auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_flush");
+  rbd_image_t img = op->image->image;
+  return op->Start(env, [&](rbd_completion_t c) { return rbd_aio_flush(img, c); });
+}
+
+}  // namespace
+
+void InitIo(Napi::Env env, Napi::Object exports) {
+  Napi::Object area = Napi::Object::New(env);
+  area.Set("readInto", Napi::Function::New(env, ReadInto, "readInto"));
+  area.Set("write", Napi::Function::New(env, Write, "write"));
+  area.Set("discard", Napi::Function::New(env, Discard, "discard"));
+  area.Set("writeZeroes", Napi::Function::New(env, WriteZeroes, "writeZeroes"));
+  area.Set("writeSame", Napi::Function::New(env, WriteSame, "writeSame"));
+  area.Set("compareAndWrite", Napi::Function::New(env, CompareAndWrite, "compareAndWrite"));
+  area.Set("flush", Napi::Function::New(env, Flush, "flush"));
+  Napi::Object fadvise = Napi::Object::New(env);
+  fadvise.Set("random", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_RANDOM));
+  fadvise.Set("sequential", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL));
+  fadvise.Set("willneed", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_WILLNEED));
+  fadvise.Set("dontneed", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_DONTNEED));
+  fadvise.Set("nocache", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_NOCACHE));
+  area.Set("fadvise", fadvise);
+  exports.Set("io", area);
+}
+
+}  // namespace xrbd

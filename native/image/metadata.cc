@@ -1,0 +1,157 @@
+#include "image/metadata.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "image/image.h"
+#include "core/args.h"
+#include "core/worker.h"
+
+namespace xrbd {
+
+namespace {
+
+using ImagePtr = std::shared_ptr<ImageHandle>;
+
+class GetWorker final : public PromiseWorker {
+ public:
+  GetWorker(Napi::Env env, ImagePtr h, std::string key)
+      : PromiseWorker(env, "xrbd:metadataGet"), h_(std::move(h)), key_(std::move(key)) {}
+
+ protected:
+  int Run() override {
+    op_ = "rbd_metadata_get";
+    size_t len = 256;
+    for (;;) {
+      value_.assign(len, '\0');
+      int rc = rbd_metadata_get(h_->image, key_.c_str(), value_.data(), &len);
+      if (rc == -ERANGE && len > value_.size()) continue;  // len is now the size needed
+      if (rc < 0) return rc;
+      value_.resize(std::strlen(value_.c_str()));  // on success librbd leaves len as it was
+      return 0;
+    }
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, value_); }
+
+ private:
+  ImagePtr h_;
+  std::string key_, value_;
+};
+
+// set(key, value) and remove(key)
+class SetWorker final : public PromiseWorker {
+ public:
+  SetWorker(Napi::Env env, ImagePtr h, std::string key, std::string value, bool remove)
+      : PromiseWorker(env, "xrbd:metadataSet"), h_(std::move(h)), key_(std::move(key)), value_(std::move(value)),
+        remove_(remove) {}
+
+ protected:
+  int Run() override {
+    if (remove_) {
+      op_ = "rbd_metadata_remove";
+      return rbd_metadata_remove(h_->image, key_.c_str());
+    }
+    op_ = "rbd_metadata_set";
+    return rbd_metadata_set(h_->image, key_.c_str(), value_.c_str());
+  }
+
+ private:
+  ImagePtr h_;
+  std::string key_, value_;
+  bool remove_;
+};
+
+// list(): every key/value, fetched in pages so that any number of keys fits.
+class ListWorker final : public PromiseWorker {
+ public:
+  ListWorker(Napi::Env env, ImagePtr h) : PromiseWorker(env, "xrbd:metadataList"), h_(std::move(h)) {}
+
+ protected:
+  int Run() override {
+    op_ = "rbd_metadata_list";
+    constexpr uint64_t kPage = 64;
+    std::string start;
+    size_t keys_len = 4096, vals_len = 16384;
+    for (;;) {
+      std::vector<char> keys(keys_len), vals(vals_len);
+      size_t kl = keys.size(), vl = vals.size();
+      int rc = rbd_metadata_list(h_->image, start.c_str(), kPage, keys.data(), &kl, vals.data(), &vl);
+      if (rc == -ERANGE) {
+        keys_len = std::max(kl, keys_len * 2);
+        vals_len = std::max(vl, vals_len * 2);
+        continue;
+      }
+      if (rc < 0) return rc;
+      size_t n = 0;
+      const char* k = keys.data();
+      const char* v = vals.data();
+      while (k < keys.data() + kl && *k != '\0') {
+        std::string key(k), value(v);
+        k += key.size() + 1;
+        v += value.size() + 1;
+        start = key;
+        pairs_.emplace_back(std::move(key), std::move(value));
+        n++;
+      }
+      if (n < kPage) return 0;
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, pairs_.size());
+    for (size_t i = 0; i < pairs_.size(); i++) {
+      Napi::Array kv = Napi::Array::New(env, 2);
+      kv.Set(0u, pairs_[i].first);
+      kv.Set(1u, pairs_[i].second);
+      out.Set(static_cast<uint32_t>(i), kv);
+    }
+    return out;
+  }
+
+ private:
+  ImagePtr h_;
+  std::vector<std::pair<std::string, std::string>> pairs_;
+};
+
+Napi::Value Get(const Napi::CallbackInfo& info) {
+  auto h = ImageWrap::FromArg(info, 0, "rbd_metadata_get");
+  auto* w = new GetWorker(info.Env(), std::move(h), StringArg(info, 1, "key"));
+  w->Pin(info[0]);
+  return w->Start();
+}
+
+Napi::Value Set(const Napi::CallbackInfo& info) {
+  auto h = ImageWrap::FromArg(info, 0, "rbd_metadata_set");
+  std::string key = StringArg(info, 1, "key"), value = StringArg(info, 2, "value");
+  auto* w = new SetWorker(info.Env(), std::move(h), std::move(key), std::move(value), false);
+  w->Pin(info[0]);
+  return w->Start();
+}
+
+Napi::Value Remove(const Napi::CallbackInfo& info) {
+  auto h = ImageWrap::FromArg(info, 0, "rbd_metadata_remove");
+  auto* w = new SetWorker(info.Env(), std::move(h), StringArg(info, 1, "key"), "", true);
+  w->Pin(info[0]);
+  return w->Start();
+}
+
+Napi::Value List(const Napi::CallbackInfo& info) {
+  auto* w = new ListWorker(info.Env(), ImageWrap::FromArg(info, 0, "rbd_metadata_list"));
+  w->Pin(info[0]);
+  return w->Start();
+}
+
+}  // namespace
+
+void InitMetadata(Napi::Env env, Napi::Object exports) {
+  Napi::Object area = Napi::Object::New(env);
+  area.Set("get", Napi::Function::New(env, Get, "get"));
+  area.Set("set", Napi::Function::New(env, Set, "set"));
+  area.Set("remove", Napi::Function::New(env, Remove, "remove"));
+  area.Set("list", Napi::Function::New(env, List, "list"));
+  exports.Set("metadata", area);
+}
+
+}  // namespace xrbd

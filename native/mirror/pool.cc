@@ -1,0 +1,661 @@
+// binding.mirrorPool: pool-level rbd_mirror_* calls (`rbd mirror pool ...`).
+//
+//   modeGet(pool) → number                     modeSet(pool, mode) → undefined
+//   uuidGet(pool) → string
+//   remoteNamespaceGet(pool) → string          remoteNamespaceSet(pool, ns)  (librbd 1.20+ only; see capabilities.h)
+//   siteNameGet(pool) → string                 siteNameSet(pool, name)      (on the pool's rados_t)
+//   bootstrapCreate(pool) → string             bootstrapImport(pool, direction, token)
+//   peerAdd(pool, direction, siteName, clientName) → uuid
+//   peerRemove(pool, uuid)   peerSetName(pool, uuid, name)   peerSetClient(pool, uuid, client)
+//   peerSetDirection(pool, uuid, direction)
+//   peerList(pool) → { uuid, direction, siteName, mirrorUuid, clientName, lastSeen (s) }[]
+//   peerGetAttributes(pool, uuid) → [key, value][]
+//   peerSetAttributes(pool, uuid, [key, value][])
+//   statusSummary(pool) → [state, count][]
+//   globalStatusList(pool, startId, max) → { id, status (mirror_status.h) }[]
+//   infoList(pool, modeFilter (-1: all), startId, max) → { id, mode, info }[]
+//   instanceIdList(pool, startId, max) → [imageId, instanceId][]
+//   imagePromote(pool, imageName, force) / imageDemote(pool, imageName)
+//
+// Numbers are librbd's enum values; lib/mirror/pool-mirror.ts names them. Tokens and
+// peer keys are secrets: they never go into an error message.
+#include "mirror/pool.h"
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster/capabilities.h"
+#include "pool/pool.h"
+#include "core/args.h"
+#include "mirror/status.h"
+#include "core/worker.h"
+
+namespace xrbd {
+
+namespace {
+
+// Enough retries for any list that grows between two calls.
+constexpr int kMaxRetries = 8;
+
+// A librbd call whose result is nothing, a number or a string, computed on the
+// worker thread by the lambda (which touches only what it captured).
+class MirrorCallWorker final : public PromiseWorker {
+ public:
+  enum class Kind { kNone, kNumber, kString };
+  MirrorCallWorker(Napi::Env env, const char* op, Kind kind, std::function<int(MirrorCallWorker&)> fn)
+      : PromiseWorker(env, "xrbd:mirrorPool"), kind_(kind), fn_(std::move(fn)) {
+    op_ = op;
+  }
+
+  double number = 0;
+  std::string text;
+  // For a lambda making several calls: the one that failed.
+  void SetOp(const char* op) { op_ = op; }
+
+ protected:
+  int Run() override { return fn_(*this); }
+  Napi::Value Result(Napi::Env env) override {
+    switch (kind_) {
+      case Kind::kNumber:
+        return Napi::Number::New(env, number);
+      case Kind::kString:
+        return Napi::String::New(env, text);
+      default:
+        return env.Undefined();
+    }
+  }
+
+ private:
+  Kind kind_;
+  std::function<int(MirrorCallWorker&)> fn_;
+};
+
+// The "give me a buffer, I tell you the size" dance: librbd answers -ERANGE
+// and (usually) the length it needs, NUL included.
+int GetString(const std::function<int(char*, size_t*)>& fn, std::string* out) {
+  std::vector<char> buf(256);
+  for (int i = 0; i < kMaxRetries; i++) {
+    size_t len = buf.size();
+    int rc = fn(buf.data(), &len);
+    if (rc == -ERANGE) {
+      buf.assign(len > buf.size() ? len : buf.size() * 2, '\0');
+      continue;
+    }
+    if (rc < 0) return rc;
+    out->assign(buf.data(), strnlen(buf.data(), buf.size()));
+    return 0;
+  }
+  return -ERANGE;
+}
+
+struct Peer {
+  std::string uuid, site_name, mirror_uuid, client_name;
+  int direction = 0;
+  double last_seen = 0;
+};
+
+class PeerListWorker final : public PromiseWorker {
+ public:
+  PeerListWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h)
+      : PromiseWorker(env, "xrbd:mirrorPool.peerList"), h_(std::move(h)) {}
+
+ protected:
+  int Run() override {
+    op_ = "rbd_mirror_peer_site_list";
+    int max = 8;
+    for (int i = 0; i < kMaxRetries; i++) {
+      std::vector<rbd_mirror_peer_site_t> raw(static_cast<size_t>(max));
+      int n = max;
+      int rc = rbd_mirror_peer_site_list(h_->io, raw.data(), &n);
+      if (rc == -ERANGE) {
+        max = n > max ? n : max * 2;
+        continue;
+      }
+      if (rc < 0) return rc;
+      for (int j = 0; j < n; j++) {
+        const auto& p = raw[static_cast<size_t>(j)];
+        peers_.push_back(Peer{p.uuid ? p.uuid : "", p.site_name ? p.site_name : "", p.mirror_uuid ? p.mirror_uuid : "",
+                              p.client_name ? p.client_name : "", static_cast<int>(p.direction),
+                              static_cast<double>(p.last_seen)});
+      }
+      rbd_mirror_peer_site_list_cleanup(raw.data(), n);
+      return 0;
+    }
+    return -ERANGE;
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, peers_.size());
+    for (size_t i = 0; i < peers_.size(); i++) {
+      const Peer& p = peers_[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("uuid", p.uuid);
+      o.Set("direction", p.direction);
+      o.Set("siteName", p.site_name);
+      o.Set("mirrorUuid", p.mirror_uuid);
+      o.Set("clientName", p.client_name);
+      o.Set("lastSeen", p.last_seen);
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<IoCtxHandle> h_;
+  std::vector<Peer> peers_;
+};
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+Napi::Array PairsToJs(Napi::Env env, const Pairs& pairs) {
+  Napi::Array out = Napi::Array::New(env, pairs.size());
+  for (size_t i = 0; i < pairs.size(); i++) {
+    Napi::Array kv = Napi::Array::New(env, 2);
+    kv.Set(0u, pairs[i].first);
+    kv.Set(1u, pairs[i].second);
+    out.Set(static_cast<uint32_t>(i), kv);
+  }
+  return out;
+}
+
+// Walk `count` NUL-terminated strings packed in `buf`.
+std::vector<std::string> SplitNul(const std::vector<char>& buf, size_t count) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (out.size() < count && at < buf.size()) {
+    size_t len = strnlen(buf.data() + at, buf.size() - at);
+    out.emplace_back(buf.data() + at, len);
+    at += len + 1;
+  }
+  return out;
+}
+
+class GetAttributesWorker final : public PromiseWorker {
+ public:
+  GetAttributesWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h, std::string uuid)
+      : PromiseWorker(env, "xrbd:mirrorPool.peerGetAttributes"), h_(std::move(h)), uuid_(std::move(uuid)) {}
+
+ protected:
+  int Run() override {
+    op_ = "rbd_mirror_peer_site_get_attributes";
+    std::vector<char> keys(1024), values(4096);
+    for (int i = 0; i < kMaxRetries; i++) {
+      size_t klen = keys.size(), vlen = values.size(), count = 0;
+      int rc = rbd_mirror_peer_site_get_attributes(h_->io, uuid_.c_str(), keys.data(), &klen, values.data(), &vlen,
+                                                   &count);
+      if (rc == -ERANGE) {
+        keys.assign(klen > keys.size() ? klen : keys.size() * 2, '\0');
+        values.assign(vlen > values.size() ? vlen : values.size() * 2, '\0');
+        continue;
+      }
+      if (rc < 0) return rc;
+      keys.resize(klen < keys.size() ? klen : keys.size());
+      values.resize(vlen < values.size() ? vlen : values.size());
+      auto k = SplitNul(keys, count), v = SplitNul(values, count);
+      for (size_t j = 0; j < k.size() && j < v.size(); j++) pairs_.emplace_back(k[j], v[j]);
+      return 0;
+    }
+    return -ERANGE;
+  }
+
+  Napi::Value Result(Napi::Env env) override { return PairsToJs(env, pairs_); }
+
+ private:
+  std::shared_ptr<IoCtxHandle> h_;
+  std::string uuid_;
+  Pairs pairs_;
+};
+
+class SummaryWorker final : public PromiseWorker {
+ public:
+  SummaryWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h)
+      : PromiseWorker(env, "xrbd:mirrorPool.statusSummary"), h_(std::move(h)) {}
+
+ protected:
+  int Run() override {
+    op_ = "rbd_mirror_image_status_summary";
+    size_t max = 16;  // librbd knows 7 states; it answers -ERANGE without a size when that is too few
+    for (int i = 0; i < kMaxRetries; i++, max *= 2) {
+      std::vector<rbd_mirror_image_status_state_t> states(max);
+      std::vector<int> counts(max);
+      size_t n = max;
+      int rc = rbd_mirror_image_status_summary(h_->io, states.data(), counts.data(), &n);
+      if (rc == -ERANGE) continue;
+      if (rc < 0) return rc;
+      for (size_t j = 0; j < n && j < max; j++) rows_.emplace_back(static_cast<int>(states[j]), counts[j]);
+      return 0;
+    }
+    return -ERANGE;
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, rows_.size());
+    for (size_t i = 0; i < rows_.size(); i++) {
+      Napi::Array kv = Napi::Array::New(env, 2);
+      kv.Set(0u, rows_[i].first);
+      kv.Set(1u, rows_[i].second);
+      out.Set(static_cast<uint32_t>(i), kv);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<IoCtxHandle> h_;
+  std::vector<std::pair<int, int>> rows_;
+};
+
+// One page of rbd_mirror_image_global_status_list. The JS objects are built on
+// the JS thread from librbd's structs, which are freed in the destructor.
+class GlobalStatusPageWorker final : public PromiseWorker {
+ public:
+  GlobalStatusPageWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h, std::string start, size_t max)
+      : PromiseWorker(env, "xrbd:mirrorPool.globalStatusList"),
+        h_(std::move(h)),
+        start_(std::move(start)),
+        ids_(max),
+        statuses_(max) {}
+  ~GlobalStatusPageWorker() override {
+    if (len_ > 0) rbd_mirror_image_global_status_list_cleanup(ids_.data(), statuses_.data(), len_);
+  }
+
+ protected:
+  int Run() override {
+    op_ = "rbd_mirror_image_global_status_list";
+    size_t len = 0;
+    int rc = rbd_mirror_image_global_status_list(h_->io, start_.c_str(), ids_.size(), ids_.data(), statuses_.data(),
+                                                 &len);
+    if (rc < 0) return rc;
+    len_ = len;
+    return 0;
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, len_);
+    for (size_t i = 0; i < len_; i++) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("id", ids_[i] != nullptr ? ids_[i] : "");
+      o.Set("status", MirrorGlobalStatusToJs(env, statuses_[i]));
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<IoCtxHandle> h_;
+  std::string start_;
+  std::vector<char*> ids_;
+  std::vector<rbd_mirror_image_global_status_t> statuses_;
+  size_t len_ = 0;
+};
+
+class InfoPageWorker final : public PromiseWorker {
+ public:
+  InfoPageWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h, int filter, std::string start, size_t max)
+      : PromiseWorker(env, "xrbd:mirrorPool.infoList"),
+        h_(std::move(h)),
+        filter_(filter),
+        start_(std::move(start)),
+        ids_(max),
+        modes_(max),
+        infos_(max) {}
+  ~InfoPageWorker() override {
+    if (len_ > 0) rbd_mirror_image_info_list_cleanup(ids_.data(), infos_.data(), len_);
+  }
+
+ protected:
+  int Run() override {
+    op_ = "rbd_mirror_image_info_list";
+    auto mode = static_cast<rbd_mirror_image_mode_t>(filter_);
+    size_t len = ids_.size();
+    int rc = rbd_mirror_image_info_list(h_->io, filter_ < 0 ? nullptr : &mode, start_.c_str(), ids_.size(),
+                                        ids_.data(), modes_.data(), infos_.data(), &len);
+    if (rc < 0) return rc;
+    len_ = len;
+    return 0;
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array out = Napi::Array::New(env, len_);
+    for (size_t i = 0; i < len_; i++) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("id", ids_[i] != nullptr ? ids_[i] : "");
+      o.Set("mode", static_cast<int>(modes_[i]));
+      o.Set("info", MirrorInfoToJs(env, infos_[i]));
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<IoCtxHandle> h_;
+  int filter_;
+  std::string start_;
+  std::vector<char*> ids_;
+  std::vector<rbd_mirror_image_mode_t> modes_;
+  std::vector<rbd_mirror_image_info_t> infos_;
+  size_t len_ = 0;
+};
+
+class InstanceIdPageWorker final : public PromiseWorker {
+ public:
+  InstanceIdPageWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h, std::string start, size_t max)
+      : PromiseWorker(env, "xrbd:mirrorPool.instanceIdList"),
+        h_(std::move(h)),
+        start_(std::move(start)),
+        ids_(max),
+        instances_(max) {}
+  ~InstanceIdPageWorker() override {
+    if (len_ > 0) rbd_mirror_image_instance_id_list_cleanup(ids_.data(), instances_.data(), len_);
+  }
+
+ protected:
+  int Run() override {
+    op_ = "rbd_mirror_image_instance_id_list";
+    size_t len = 0;
+    int rc = rbd_mirror_image_instance_id_list(h_->io, start_.c_str(), ids_.size(), ids_.data(), instances_.data(),
+                                               &len);
+    if (rc < 0) return rc;
+    len_ = len;
+    return 0;
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Pairs pairs;
+    for (size_t i = 0; i < len_; i++) {
+      pairs.emplace_back(ids_[i] != nullptr ? ids_[i] : "", instances_[i] != nullptr ? instances_[i] : "");
+    }
+    return PairsToJs(env, pairs);
+  }
+
+ private:
+  std::shared_ptr<IoCtxHandle> h_;
+  std::string start_;
+  std::vector<char*> ids_;
+  std::vector<char*> instances_;
+  size_t len_ = 0;
+};
+
+// rbd_open + one call + rbd_close, for the pool-wide promote/demote.
+int WithImage(MirrorCallWorker& w, rados_ioctx_t io, const std::string& name, const char* op,
+              const std::function<int(rbd_image_t)>& fn) {
+  rbd_image_t image = nullptr;
+  w.SetOp("rbd_open");
+  int rc = rbd_open(io, name.c_str(), &image, nullptr);
+  if (rc < 0) return rc;
+  w.SetOp(op);
+  rc = fn(image);
+  int closed = rbd_close(image);
+  if (rc >= 0 && closed < 0) {
+    w.SetOp("rbd_close");
+    rc = closed;
+  }
+  return rc;
+}
+
+// ---------------------------------------------------------------------------
+
+Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) {
+  w->Pin(info[0]);
+  return w->Start();
+}
+
+int IntArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
+  }
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+size_t PageArg(const Napi::CallbackInfo& info, size_t i) {
+  int n = IntArg(info, i, "max");
+  if (n < 1 || n > 4096) throw Napi::RangeError::New(info.Env(), "max must be from 1 to 4096");
+  return static_cast<size_t>(n);
+}
+
+using Kind = MirrorCallWorker::Kind;
+
+Napi::Value Call(const Napi::CallbackInfo& info, const char* op, Kind kind, std::function<int(MirrorCallWorker&)> fn) {
+  return Start(info, new MirrorCallWorker(info.Env(), op, kind, std::move(fn)));
+}
+
+Napi::Value ModeGet(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_mode_get");
+  return Call(info, "rbd_mirror_mode_get", Kind::kNumber, [h](MirrorCallWorker& w) {
+    rbd_mirror_mode_t mode = RBD_MIRROR_MODE_DISABLED;
+    int rc = rbd_mirror_mode_get(h->io, &mode);
+    w.number = static_cast<double>(mode);
+    return rc;
+  });
+}
+
+Napi::Value ModeSet(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_mode_set");
+  int mode = IntArg(info, 1, "mode");
+  return Call(info, "rbd_mirror_mode_set", Kind::kNone, [h, mode](MirrorCallWorker&) {
+    return rbd_mirror_mode_set(h->io, static_cast<rbd_mirror_mode_t>(mode));
+  });
+}
+
+Napi::Value UuidGet(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_uuid_get");
+  return Call(info, "rbd_mirror_uuid_get", Kind::kString, [h](MirrorCallWorker& w) {
+    return GetString([&](char* buf, size_t* len) { return rbd_mirror_uuid_get(h->io, buf, len); }, &w.text);
+  });
+}
+
+#if XRBD_HAS_MIRROR_REMOTE_NAMESPACE
+Napi::Value RemoteNamespaceGet(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_remote_namespace_get");
+  return Call(info, "rbd_mirror_remote_namespace_get", Kind::kString, [h](MirrorCallWorker& w) {
+    return GetString([&](char* buf, size_t* len) { return rbd_mirror_remote_namespace_get(h->io, buf, len); },
+                     &w.text);
+  });
+}
+
+Napi::Value RemoteNamespaceSet(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_remote_namespace_set");
+  std::string ns = StringArg(info, 1, "remote namespace");
+  return Call(info, "rbd_mirror_remote_namespace_set", Kind::kNone,
+              [h, ns](MirrorCallWorker&) { return rbd_mirror_remote_namespace_set(h->io, ns.c_str()); });
+}
+#endif
+
+Napi::Value SiteNameGet(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_site_name_get");
+  return Call(info, "rbd_mirror_site_name_get", Kind::kString, [h](MirrorCallWorker& w) {
+    return GetString([&](char* buf, size_t* len) { return rbd_mirror_site_name_get(h->cluster->cluster, buf, len); },
+                     &w.text);
+  });
+}
+
+Napi::Value SiteNameSet(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_site_name_set");
+  std::string name = StringArg(info, 1, "site name");
+  return Call(info, "rbd_mirror_site_name_set", Kind::kNone, [h, name](MirrorCallWorker&) {
+    return rbd_mirror_site_name_set(h->cluster->cluster, name.c_str());
+  });
+}
+
+Napi::Value BootstrapCreate(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_bootstrap_create");
+  return Call(info, "rbd_mirror_peer_bootstrap_create", Kind::kString, [h](MirrorCallWorker& w) {
+    return GetString([&](char* buf, size_t* len) { return rbd_mirror_peer_bootstrap_create(h->io, buf, len); },
+                     &w.text);
+  });
+}
+
+Napi::Value BootstrapImport(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_bootstrap_import");
+  int direction = IntArg(info, 1, "direction");
+  std::string token = StringArg(info, 2, "token");
+  return Call(info, "rbd_mirror_peer_bootstrap_import", Kind::kNone, [h, direction, token](MirrorCallWorker&) {
+    return rbd_mirror_peer_bootstrap_import(h->io, static_cast<rbd_mirror_peer_direction_t>(direction), token.c_str());
+  });
+}
+
+Napi::Value PeerAdd(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_add");
+  int direction = IntArg(info, 1, "direction");
+  std::string site = StringArg(info, 2, "site name");
+  std::string client = StringArg(info, 3, "client name");
+  return Call(info, "rbd_mirror_peer_site_add", Kind::kString, [h, direction, site, client](MirrorCallWorker& w) {
+    char uuid[128] = {0};
+    int rc = rbd_mirror_peer_site_add(h->io, uuid, sizeof(uuid), static_cast<rbd_mirror_peer_direction_t>(direction),
+                                      site.c_str(), client.c_str());
+    if (rc >= 0) w.text.assign(uuid, strnlen(uuid, sizeof(uuid)));
+    return rc;
+  });
+}
+
+Napi::Value PeerRemove(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_remove");
+  std::string uuid = StringArg(info, 1, "peer uuid");
+  return Call(info, "rbd_mirror_peer_site_remove", Kind::kNone,
+              [h, uuid](MirrorCallWorker&) { return rbd_mirror_peer_site_remove(h->io, uuid.c_str()); });
+}
+
+Napi::Value PeerSetName(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_name");
+  std::string uuid = StringArg(info, 1, "peer uuid");
+  std::string name = StringArg(info, 2, "site name");
+  return Call(info, "rbd_mirror_peer_site_set_name", Kind::kNone, [h, uuid, name](MirrorCallWorker&) {
+    return rbd_mirror_peer_site_set_name(h->io, uuid.c_str(), name.c_str());
+  });
+}
+
+Napi::Value PeerSetClient(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_client_name");
+  std::string uuid = StringArg(info, 1, "peer uuid");
+  std::string client = StringArg(info, 2, "client name");
+  return Call(info, "rbd_mirror_peer_site_set_client_name", Kind::kNone, [h, uuid, client](MirrorCallWorker&) {
+    return rbd_mirror_peer_site_set_client_name(h->io, uuid.c_str(), client.c_str());
+  });
+}
+
+Napi::Value PeerSetDirection(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_direction");
+  std::string uuid = StringArg(info, 1, "peer uuid");
+  int direction = IntArg(info, 2, "direction");
+  return Call(info, "rbd_mirror_peer_site_set_direction", Kind::kNone, [h, uuid, direction](MirrorCallWorker&) {
+    return rbd_mirror_peer_site_set_direction(h->io, uuid.c_str(), static_cast<rbd_mirror_peer_direction_t>(direction));
+  });
+}
+
+Napi::Value PeerList(const Napi::CallbackInfo& info) {
+  return Start(info, new PeerListWorker(info.Env(), PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_list")));
+}
+
+Napi::Value PeerGetAttributes(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_get_attributes");
+  return Start(info, new GetAttributesWorker(info.Env(), std::move(h), StringArg(info, 1, "peer uuid")));
+}
+
+Napi::Value PeerSetAttributes(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_attributes");
+  std::string uuid = StringArg(info, 1, "peer uuid");
+  if (info.Length() < 3 || !info[2].IsArray()) throw Napi::TypeError::New(info.Env(), "attributes must be an array");
+  Napi::Array arr = info[2].As<Napi::Array>();
+  // Packed as librbd wants them: NUL-terminated keys, NUL-terminated values.
+  std::string keys, values;
+  size_t count = arr.Length();
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value kv = arr.Get(i);
+    if (!kv.IsArray() || kv.As<Napi::Array>().Length() != 2 || !kv.As<Napi::Array>().Get(0u).IsString() ||
+        !kv.As<Napi::Array>().Get(1u).IsString()) {
+      throw Napi::TypeError::New(info.Env(), "attributes must be [key, value] string pairs");
+    }
+    keys += kv.As<Napi::Array>().Get(0u).As<Napi::String>().Utf8Value();
+    keys.push_back('\0');
+    values += kv.As<Napi::Array>().Get(1u).As<Napi::String>().Utf8Value();
+    values.push_back('\0');
+  }
+  return Call(info, "rbd_mirror_peer_site_set_attributes", Kind::kNone, [h, uuid, keys, values, count](MirrorCallWorker&) {
+    return rbd_mirror_peer_site_set_attributes(h->io, uuid.c_str(), keys.data(), values.data(), count);
+  });
+}
+
+Napi::Value StatusSummary(const Napi::CallbackInfo& info) {
+  return Start(info, new SummaryWorker(info.Env(), PoolWrap::FromArg(info, 0, "rbd_mirror_image_status_summary")));
+}
+
+Napi::Value GlobalStatusList(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_global_status_list");
+  std::string start = StringArg(info, 1, "start id");
+  return Start(info, new GlobalStatusPageWorker(info.Env(), std::move(h), std::move(start), PageArg(info, 2)));
+}
+
+Napi::Value InfoList(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_info_list");
+  int filter = IntArg(info, 1, "mode filter");
+  std::string start = StringArg(info, 2, "start id");
+  return Start(info, new InfoPageWorker(info.Env(), std::move(h), filter, std::move(start), PageArg(info, 3)));
+}
+
+Napi::Value InstanceIdList(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_instance_id_list");
+  std::string start = StringArg(info, 1, "start id");
+  return Start(info, new InstanceIdPageWorker(info.Env(), std::move(h), std::move(start), PageArg(info, 2)));
+}
+
+Napi::Value ImagePromote(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_promote");
+  std::string name = StringArg(info, 1, "image name");
+  bool force = info.Length() > 2 && info[2].ToBoolean().Value();
+  return Call(info, "rbd_mirror_image_promote", Kind::kNone, [h, name, force](MirrorCallWorker& w) {
+    return WithImage(w, h->io, name, "rbd_mirror_image_promote",
+                     [force](rbd_image_t image) { return rbd_mirror_image_promote(image, force); });
+  });
+}
+
+Napi::Value ImageDemote(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_demote");
+  std::string name = StringArg(info, 1, "image name");
+  return Call(info, "rbd_mirror_image_demote", Kind::kNone, [h, name](MirrorCallWorker& w) {
+    return WithImage(w, h->io, name, "rbd_mirror_image_demote",
+                     [](rbd_image_t image) { return rbd_mirror_image_demote(image); });
+  });
+}
+
+}  // namespace
+
+void InitMirrorPool(Napi::Env env, Napi::Object exports) {
+  Napi::Object area = Napi::Object::New(env);
+  const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> fns[] = {
+      {"modeGet", ModeGet},
+      {"modeSet", ModeSet},
+      {"uuidGet", UuidGet},
+      {"siteNameGet", SiteNameGet},
+      {"siteNameSet", SiteNameSet},
+      {"bootstrapCreate", BootstrapCreate},
+      {"bootstrapImport", BootstrapImport},
+      {"peerAdd", PeerAdd},
+      {"peerRemove", PeerRemove},
+      {"peerSetName", PeerSetName},
+      {"peerSetClient", PeerSetClient},
+      {"peerSetDirection", PeerSetDirection},
+      {"peerList", PeerList},
+      {"peerGetAttributes", PeerGetAttributes},
+      {"peerSetAttributes", PeerSetAttributes},
+      {"statusSummary", StatusSummary},
+      {"globalStatusList", GlobalStatusList},
+      {"infoList", InfoList},
+      {"instanceIdList", InstanceIdList},
+      {"imagePromote", ImagePromote},
+      {"imageDemote", ImageDemote},
+  };
+  for (const auto& [name, fn] : fns) area.Set(name, Napi::Function::New(env, fn, name));
+#if XRBD_HAS_MIRROR_REMOTE_NAMESPACE
+  // Only where the loaded librbd has them too (the symbols bind lazily): lib/ checks capabilities() first.
+  if (RuntimeLibrbdAtLeastHeaders()) {
+    area.Set("remoteNamespaceGet", Napi::Function::New(env, RemoteNamespaceGet, "remoteNamespaceGet"));
+    area.Set("remoteNamespaceSet", Napi::Function::New(env, RemoteNamespaceSet, "remoteNamespaceSet"));
+  }
+#endif
+  exports.Set("mirrorPool", area);
+}
+
+}  // namespace xrbd
