@@ -52,7 +52,7 @@ async function timedCase(image, size, a) {
     // Analysis only (--api native): the addon's io functions called directly,
     // without the TypeScript layer (argument checks, Resource.run's in-flight
     // bookkeeping, two async function frames): the floor of the native bridge.
-    const io = require('../dist/image-io').io();
+    const io = require('../dist/image/io').io();
     let native;
     await image._call('bench', async (n) => {
       native = n;
