@@ -59,11 +59,11 @@ export declare class NativePool {
   renameImage(from: string, to: string): Promise<void>;
   init(force: boolean): Promise<void>;
   stats(): Promise<NativePoolStats>;
-  /** Opens the image and reads its size (for the write bounds check). */
+  /** Opens the image and reads its size (for the write bounds check) and its id (what the role gate is keyed by). */
   openImage(
     nameOrId: string,
     options: { byId?: boolean; readOnly?: boolean; snapshot?: string },
-  ): Promise<{ image: NativeImage; size: number }>;
+  ): Promise<{ image: NativeImage; size: number; id: string }>;
   poolId(): number;
   close(): Promise<void>;
   readonly isOpen: boolean;

@@ -176,20 +176,30 @@ class OpenImageWorker final : public PromiseWorker {
     // The size, for lib/'s write bounds check (librbd silently clips writes at the end).
     op_ = "rbd_get_size";
     rc = rbd_get_size(h_->image, &size_);
+    if (rc == 0) {
+      // The id, whatever the image was opened by: lib/ keys the per-image role
+      // gate by it (lib/image/role-gate.ts). Ids are ~12-24 characters.
+      op_ = "rbd_get_id";
+      char id[128];
+      rc = rbd_get_id(h_->image, id, sizeof id);
+      if (rc == 0) id_ = id;
+    }
     if (rc < 0) h_.reset();  // closes the image, here on the worker thread
     return rc;
   }
 
-  // { image, size }
+  // { image, size, id }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("image", ImageWrap::NewInstance(env, std::move(h_)));
     o.Set("size", U64ToJs(env, size_));
+    o.Set("id", Napi::String::New(env, id_));
     return o;
   }
 
  private:
   std::shared_ptr<ImageHandle> h_;
+  std::string id_;
 };
 
 }  // namespace
@@ -244,7 +254,7 @@ Napi::Value PoolWrap::RemoveImage(const Napi::CallbackInfo& info) {
   return w->Start();
 }
 
-// openImage(nameOrId, { byId, readOnly, snapshot }) → Promise<{ image: NativeImage, size }>
+// openImage(nameOrId, { byId, readOnly, snapshot }) → Promise<{ image: NativeImage, size, id }>
 Napi::Value PoolWrap::OpenImage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = Handle(env, "rbd_open");
