@@ -2,7 +2,7 @@
  * Cluster: a connection to one Ceph cluster through librados. Several may be
  * open in one process at once (mirroring needs two).
  */
-import { native, nativeArea, type NativeCluster } from '../core/native';
+import { native, type NativeBinding, type NativeCluster } from '../core/native';
 import { constants } from 'node:os';
 import { findForeignKey, foreignKeyDetail } from './cephx';
 import { fromNative, MgrModuleUnavailable, rbdError, RbdError, type ErrorContext } from '../core/errors';
@@ -78,17 +78,7 @@ export interface CommandResult {
   status: string;
 }
 
-/** The native functions of the `admin` area (native/admin.cc). */
-interface NativeAdmin {
-  listPools(c: NativeCluster): Promise<string[]>;
-  createPool(c: NativeCluster, name: string): Promise<void>;
-  deletePool(c: NativeCluster, name: string): Promise<void>;
-  lookupPool(c: NativeCluster, name: string): Promise<number>;
-  clusterStat(c: NativeCluster): Promise<ClusterStats>;
-  monCommand(c: NativeCluster, cmd: string, input?: string): Promise<{ rc: number; output: string; status: string }>;
-  mgrCommand(c: NativeCluster, cmd: string, input?: string): Promise<{ rc: number; output: string; status: string }>;
-}
-const admin = (): NativeAdmin => nativeArea<NativeAdmin>('admin');
+const admin = (): NativeBinding['admin'] => native().admin;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const { EINVAL, EIO } = constants.errno;

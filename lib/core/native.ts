@@ -100,6 +100,336 @@ export interface NativePoolStats {
 
 export type ProgressFn = (done: number, total: number) => void;
 
+// ---- trash (native/pool/trash.cc) ------------------------------------------------------------------------
+
+/** A trash entry as librbd reports it: times are seconds since the epoch, source is rbd_trash_image_source_t. */
+export interface NativeTrashEntry {
+  id: string;
+  name: string;
+  source: number;
+  deletionTime: number;
+  defermentEndTime: number;
+}
+
+
+/** The native functions of this area (native/trash.cc). */
+export interface NativePoolTrash {
+  move(pool: NativePool, name: string, delaySeconds: number): Promise<void>;
+  list(pool: NativePool): Promise<NativeTrashEntry[]>;
+  get(pool: NativePool, id: string): Promise<NativeTrashEntry>;
+  remove(pool: NativePool, id: string, force: boolean, onProgress?: ProgressFn): Promise<void>;
+  /** An empty name restores under the original one. */
+  restore(pool: NativePool, id: string, name: string): Promise<void>;
+  /** expireTs 0 = now; threshold -1 = no pool-usage threshold. */
+  purge(pool: NativePool, expireTs: number, threshold: number, onProgress?: ProgressFn): Promise<void>;
+}
+
+// ---- namespaces (native/pool/namespaces.cc) --------------------------------------------------------------
+
+/** The native functions of this area (native/namespaces.cc). */
+export interface NativePoolNamespaces {
+  create(pool: NativePool, name: string): Promise<void>;
+  remove(pool: NativePool, name: string): Promise<void>;
+  list(pool: NativePool): Promise<string[]>;
+  exists(pool: NativePool, name: string): Promise<boolean>;
+}
+
+// ---- io (native/image/io.cc) -----------------------------------------------------------------------------
+
+/** The native functions of this area (native/io.cc): all rbd_aio_*, completed through a thread-safe function. */
+export interface NativeIo {
+  readInto(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
+  write(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
+  discard(image: NativeImage, offset: number | bigint, length: number | bigint): Promise<number>;
+  writeZeroes(image: NativeImage, offset: number | bigint, length: number | bigint, flags: number): Promise<number>;
+  writeSame(image: NativeImage, offset: number | bigint, length: number | bigint, pattern: Uint8Array, flags: number): Promise<number>;
+  compareAndWrite(image: NativeImage, offset: number | bigint, compare: Uint8Array, data: Uint8Array, flags: number): Promise<number>;
+  flush(image: NativeImage): Promise<number>;
+  /** LIBRADOS_OP_FLAG_FADVISE_* by the names of lib/image/io.ts's Fadvise. */
+  fadvise: Record<string, number>;
+}
+
+// ---- metadata (native/image/metadata.cc) -----------------------------------------------------------------
+
+/** The native functions of this area (native/metadata.cc). */
+export interface NativeMetadata {
+  get(image: NativeImage, key: string): Promise<string>;
+  set(image: NativeImage, key: string, value: string): Promise<void>;
+  remove(image: NativeImage, key: string): Promise<void>;
+  list(image: NativeImage): Promise<Array<[string, string]>>;
+}
+
+// ---- watch (native/image/watch.cc) -----------------------------------------------------------------------
+
+/** An opaque registration made by watch(), to hand back to unwatch(). */
+export declare const registration: unique symbol;
+export type NativeRegistration = { readonly [registration]: true };
+
+
+/** The native functions of this area (native/watch.cc). */
+export interface NativeWatch {
+  /**
+   * rbd_update_watch in a worker. `onUpdate` runs on the JS thread after one or
+   * more header updates (a burst is coalesced: at most one call is pending).
+   */
+  watch(image: NativeImage, onUpdate: () => void): Promise<NativeRegistration>;
+  /** rbd_update_unwatch in a worker (it waits for a callback in progress); then no more calls. */
+  unwatch(registration: NativeRegistration): Promise<void>;
+}
+
+// ---- diff (native/image/diff.cc) -------------------------------------------------------------------------
+
+/** The native functions of this area (native/diff.cc). */
+export interface NativeDiff {
+  /**
+   * rbd_diff_iterate2 over [offset, offset+length), parent included, stopping
+   * after maxExtents extents. `extents` holds flat [offset, length, exists]
+   * triples; `next` is where to continue (offset+length when the range is done).
+   */
+  iterate(
+    image: NativeImage,
+    fromSnapshot: string | null,
+    offset: number,
+    length: number,
+    wholeObject: boolean,
+    maxExtents: number,
+  ): Promise<{ extents: Array<number | boolean>; next: number }>;
+}
+
+// ---- groups (native/pool/groups.cc) ----------------------------------------------------------------------
+
+export interface NativeGroupImage {
+  name: string;
+  poolId: number;
+  /** The pool's name, or null when the client's OSD map has no pool with that id. */
+  pool: string | null;
+  /** rbd_group_image_state_t */
+  state: number;
+}
+
+
+/** The native functions of this area (native/groups.cc). */
+export interface NativePoolGroups {
+  create(pool: NativePool, name: string): Promise<void>;
+  remove(pool: NativePool, name: string): Promise<void>;
+  list(pool: NativePool): Promise<string[]>;
+  rename(pool: NativePool, from: string, to: string): Promise<void>;
+  addImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
+  removeImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
+  listImages(pool: NativePool, group: string): Promise<NativeGroupImage[]>;
+  createSnapshot(pool: NativePool, group: string, snap: string): Promise<void>;
+  listSnapshots(pool: NativePool, group: string): Promise<Array<{ name: string; state: number }>>;
+  removeSnapshot(pool: NativePool, group: string, snap: string): Promise<void>;
+  renameSnapshot(pool: NativePool, group: string, from: string, to: string): Promise<void>;
+  rollbackSnapshot(pool: NativePool, group: string, snap: string, onProgress?: ProgressFn): Promise<void>;
+}
+
+// ---- snapshots (native/image/snapshots.cc) ---------------------------------------------------------------
+
+/** What librbd reports for one snapshot (native/snapshots.cc ListWorker). */
+export interface NativeSnapshotInfo {
+  id: number;
+  name: string;
+  size: number;
+  /** rbd_snap_namespace_type_t. */
+  namespaceType: number;
+  timestampMs: number;
+  protected: boolean;
+  /** rbd_snap_get_mirror_namespace, for mirror snapshots. */
+  mirror?: {
+    state: number;
+    mirrorPeerUuids: string[];
+    complete: boolean;
+    primaryMirrorUuid: string;
+    primarySnapId: number;
+    lastCopiedObjectNumber: number;
+  };
+  /** rbd_snap_get_trash_namespace, for trash snapshots. */
+  trashOriginalName?: string;
+}
+
+
+/** An rbd_linked_image_spec_t. */
+export interface NativeLinkedImage {
+  poolId: number;
+  pool: string;
+  namespace: string;
+  id: string;
+  name: string;
+  trash: boolean;
+}
+
+
+
+
+/** The native functions of this area (native/snapshots.cc). */
+export interface NativeImageSnapshots {
+  create(image: NativeImage, name: string, flags: number): Promise<void>;
+  list(image: NativeImage): Promise<NativeSnapshotInfo[]>;
+  remove(image: NativeImage, name: string, flags: number, onProgress?: ProgressFn): Promise<void>;
+  rollback(image: NativeImage, name: string, onProgress?: ProgressFn): Promise<void>;
+  rename(image: NativeImage, from: string, to: string): Promise<void>;
+  protect(image: NativeImage, name: string): Promise<void>;
+  unprotect(image: NativeImage, name: string): Promise<void>;
+  /** rbd_snap_set; null: back to the head. */
+  set(image: NativeImage, name: string | null): Promise<void>;
+  isProtected(image: NativeImage, name: string): Promise<boolean>;
+  exists(image: NativeImage, name: string): Promise<boolean>;
+  /** 2^64-1 when there is no limit. */
+  getLimit(image: NativeImage): Promise<bigint>;
+  setLimit(image: NativeImage, limit: number | bigint): Promise<void>;
+  /** rbd_clone3 with RBD_IMAGE_OPTION_* [key, value] pairs. */
+  clone(
+    image: NativeImage,
+    snapshot: string,
+    target: NativePool,
+    name: string,
+    options: Array<[number, number | bigint]>,
+  ): Promise<void>;
+  /** rbd_list_children3 / rbd_list_descendants, at `snapshot` or at the handle's current snapshot (null). */
+  children(image: NativeImage, snapshot: string | null, descendants: boolean): Promise<NativeLinkedImage[]>;
+  getId(image: NativeImage, name: string): Promise<number>;
+  getName(image: NativeImage, id: number): Promise<string>;
+  setById(image: NativeImage, id: number): Promise<void>;
+  removeById(image: NativeImage, id: number): Promise<void>;
+}
+
+// ---- mirrorImage (native/mirror/image.cc) ----------------------------------------------------------------
+
+/** The native functions of this area (native/mirror_image.cc). */
+export interface NativeImageMirror {
+  /** mode: rbd_mirror_image_mode_t. */
+  enable(image: NativeImage, mode: number): Promise<void>;
+  disable(image: NativeImage, force: boolean): Promise<void>;
+  promote(image: NativeImage, force: boolean): Promise<void>;
+  demote(image: NativeImage): Promise<void>;
+  resync(image: NativeImage): Promise<void>;
+  info(image: NativeImage): Promise<NativeMirrorInfo>;
+  /** rbd_mirror_image_mode_t. */
+  mode(image: NativeImage): Promise<number>;
+  /** Rejects with ENOENT when no rbd-mirror instance replays the image. */
+  instanceId(image: NativeImage): Promise<string>;
+  /** flags: RBD_SNAP_CREATE_*; resolves with the snapshot id. */
+  createSnapshot(image: NativeImage, flags: number): Promise<number>;
+  globalStatus(image: NativeImage): Promise<NativeMirrorGlobalStatus>;
+  /** rbd_mirror_peer_site_list on the image's ioctx. */
+  peerSites(image: NativeImage): Promise<NativePeerSite[]>;
+  /** Read-only `journal` class calls on `journal.<image id>`, in one op: the raw replies. */
+  journalRead(image: NativeImage, calls: Array<[string, Buffer]>): Promise<{ imageId: string; replies: Buffer[] }>;
+  /** rados_pool_reverse_lookup. */
+  poolName(image: NativeImage, poolId: number): Promise<string>;
+  /** For each oid in pool `poolId` (-1: the image's pool): its size (-1 when absent) and its last `maxBytes` bytes. */
+  journalTail(image: NativeImage, poolId: number, oids: string[], maxBytes: number): Promise<Array<{ size: number; tail: Buffer }>>;
+}
+
+
+export interface NativePeerSite {
+  siteName: string;
+  mirrorUuid: string;
+  /** rbd_mirror_peer_direction_t. */
+  direction: number;
+  uuid: string;
+  clientName: string;
+  /** Seconds since the epoch; 0 = never. */
+  lastSeen: number;
+}
+
+// ---- mirrorPool (native/mirror/pool.cc) ------------------------------------------------------------------
+
+/** The native functions of this area (native/mirror_pool.cc). Enums are librbd's numbers. */
+export interface NativePoolMirror {
+  modeGet(pool: NativePool): Promise<number>;
+  modeSet(pool: NativePool, mode: number): Promise<void>;
+  uuidGet(pool: NativePool): Promise<string>;
+  /** librbd 1.20+ builds only (capabilities().features.mirrorRemoteNamespace). */
+  remoteNamespaceGet?(pool: NativePool): Promise<string>;
+  remoteNamespaceSet?(pool: NativePool, namespace: string): Promise<void>;
+  siteNameGet(pool: NativePool): Promise<string>;
+  siteNameSet(pool: NativePool, name: string): Promise<void>;
+  bootstrapCreate(pool: NativePool): Promise<string>;
+  bootstrapImport(pool: NativePool, direction: number, token: string): Promise<void>;
+  peerAdd(pool: NativePool, direction: number, siteName: string, clientName: string): Promise<string>;
+  peerRemove(pool: NativePool, uuid: string): Promise<void>;
+  peerSetName(pool: NativePool, uuid: string, name: string): Promise<void>;
+  peerSetClient(pool: NativePool, uuid: string, clientName: string): Promise<void>;
+  peerSetDirection(pool: NativePool, uuid: string, direction: number): Promise<void>;
+  peerList(pool: NativePool): Promise<NativePeer[]>;
+  peerGetAttributes(pool: NativePool, uuid: string): Promise<Array<[string, string]>>;
+  peerSetAttributes(pool: NativePool, uuid: string, attributes: Array<[string, string]>): Promise<void>;
+  statusSummary(pool: NativePool): Promise<Array<[number, number]>>;
+  globalStatusList(pool: NativePool, startId: string, max: number): Promise<Array<{ id: string; status: NativeMirrorGlobalStatus }>>;
+  /** modeFilter -1: every mode. */
+  infoList(
+    pool: NativePool,
+    modeFilter: number,
+    startId: string,
+    max: number,
+  ): Promise<Array<{ id: string; mode: number; info: NativeMirrorInfo }>>;
+  instanceIdList(pool: NativePool, startId: string, max: number): Promise<Array<[string, string]>>;
+  /** rbd_open + rbd_mirror_image_promote + rbd_close. */
+  imagePromote(pool: NativePool, image: string, force: boolean): Promise<void>;
+  imageDemote(pool: NativePool, image: string): Promise<void>;
+}
+
+
+export interface NativePeer {
+  uuid: string;
+  direction: number;
+  siteName: string;
+  mirrorUuid: string;
+  clientName: string;
+  /** Seconds since the epoch; 0 = never. */
+  lastSeen: number;
+}
+
+/** rados_cluster_stat_t. */
+export interface NativeClusterStats {
+  kb: number;
+  kbUsed: number;
+  kbAvail: number;
+  numObjects: number;
+}
+
+// ---- admin (native/cluster/admin.cc) ---------------------------------------------------------------------
+
+/** The native functions of the `admin` area (native/admin.cc). */
+export interface NativeAdmin {
+  listPools(c: NativeCluster): Promise<string[]>;
+  createPool(c: NativeCluster, name: string): Promise<void>;
+  deletePool(c: NativeCluster, name: string): Promise<void>;
+  lookupPool(c: NativeCluster, name: string): Promise<number>;
+  clusterStat(c: NativeCluster): Promise<NativeClusterStats>;
+  monCommand(c: NativeCluster, cmd: string, input?: string): Promise<{ rc: number; output: string; status: string }>;
+  mgrCommand(c: NativeCluster, cmd: string, input?: string): Promise<{ rc: number; output: string; status: string }>;
+}
+
+// ---- mirror statuses (native/mirror/status.h builds them) ------------------------------------------------
+
+/** What native/util/mirror_status.h builds. */
+export interface NativeMirrorInfo {
+  globalId: string;
+  state: number;
+  primary: boolean;
+}
+
+
+export interface NativeMirrorSiteStatus {
+  mirrorUuid: string;
+  state: number;
+  description: string;
+  /** Seconds since the epoch. */
+  lastUpdate: number;
+  up: boolean;
+}
+
+
+export interface NativeMirrorGlobalStatus {
+  name: string;
+  info: NativeMirrorInfo;
+  siteStatuses: NativeMirrorSiteStatus[];
+}
+
+
 export interface NativeParent {
   poolId: number;
   poolName: string;
@@ -127,10 +457,27 @@ export declare class NativeImage {
   readonly isOpen: boolean;
 }
 
+/**
+ * Everything the addon exports (native/addon.cc), declared here and nowhere
+ * else: the three wrapped handle classes, then one member per API area (each
+ * area's functions take the wrapped handle as their first argument; the
+ * area's TypeScript file calls them as `native().<area>.<fn>(handle, ...)`).
+ */
 export interface NativeBinding {
   Cluster: typeof NativeCluster;
   Pool: typeof NativePool;
   Image: typeof NativeImage;
+  admin: NativeAdmin;
+  namespaces: NativePoolNamespaces;
+  trash: NativePoolTrash;
+  groups: NativePoolGroups;
+  io: NativeIo;
+  diff: NativeDiff;
+  metadata: NativeMetadata;
+  snapshots: NativeImageSnapshots;
+  watch: NativeWatch;
+  mirrorPool: NativePoolMirror;
+  mirrorImage: NativeImageMirror;
   versions(): { rados: string; rbd: string; rbdHeader: string };
   /**
    * native/capabilities.cc: the librbd version of the headers built against and
@@ -194,18 +541,6 @@ function load(): NativeBinding {
 }
 
 let binding: NativeBinding | undefined;
-
-/**
- * One API area of the addon (native/snapshots.cc exports `snapshots`, ...).
- * Each area's functions take the wrapped handle as their first argument; the
- * area's TypeScript file (lib/image/snapshots.ts, ...) declares their types
- * next to the code that calls them.
- */
-export function nativeArea<T>(area: string): T {
-  const a = (native() as unknown as Record<string, unknown>)[area];
-  if (a === null || typeof a !== 'object') throw new Error(`@x/rbd: the native addon has no '${area}' area`);
-  return a as T;
-}
 
 /** The addon, loaded on first use so that importing the package never throws. */
 export function native(): NativeBinding {

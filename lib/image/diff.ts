@@ -9,27 +9,11 @@ import { NotFound, rbdError, type ErrorContext } from '../core/errors';
 import type { Image } from './image';
 import { drained } from './streams';
 import type { NativeImage } from '../core/native';
-import { nativeArea } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 import { checkBoolean, checkName, checkOptions, checkU64 } from '../core/validate';
 
-/** The native functions of this area (native/diff.cc). */
-interface NativeDiff {
-  /**
-   * rbd_diff_iterate2 over [offset, offset+length), parent included, stopping
-   * after maxExtents extents. `extents` holds flat [offset, length, exists]
-   * triples; `next` is where to continue (offset+length when the range is done).
-   */
-  iterate(
-    image: NativeImage,
-    fromSnapshot: string | null,
-    offset: number,
-    length: number,
-    wholeObject: boolean,
-    maxExtents: number,
-  ): Promise<{ extents: Array<number | boolean>; next: number }>;
-}
 
-const api = (): NativeDiff => nativeArea<NativeDiff>('diff');
+const api = (): NativeBinding['diff'] => native().diff;
 
 /** Image bytes covered by one native call: bounded work per call, and `break` waits for at most one. */
 const WINDOW = 1024 * 1024 * 1024;

@@ -4,7 +4,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import type { NativeImage } from '../core/native';
-import { nativeArea } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 
 /** librados fadvise hints for one I/O (rbd_aio_read2 / write2 op flags). */
 export type Fadvise = 'random' | 'sequential' | 'willneed' | 'dontneed' | 'nocache';
@@ -15,20 +15,9 @@ export interface IoOptions {
   fadvise?: Fadvise;
 }
 
-/** The native functions of this area (native/io.cc): all rbd_aio_*, completed through a thread-safe function. */
-export interface NativeIo {
-  readInto(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
-  write(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
-  discard(image: NativeImage, offset: number | bigint, length: number | bigint): Promise<number>;
-  writeZeroes(image: NativeImage, offset: number | bigint, length: number | bigint, flags: number): Promise<number>;
-  writeSame(image: NativeImage, offset: number | bigint, length: number | bigint, pattern: Uint8Array, flags: number): Promise<number>;
-  compareAndWrite(image: NativeImage, offset: number | bigint, compare: Uint8Array, data: Uint8Array, flags: number): Promise<number>;
-  flush(image: NativeImage): Promise<number>;
-  fadvise: Record<Fadvise, number>;
-}
-
-let cached: NativeIo | undefined;
-export const io = (): NativeIo => (cached ??= nativeArea<NativeIo>('io'));
+let cached: NativeBinding['io'] | undefined;
+/** The io area, looked up once (the data path calls it per I/O). */
+export const io = (): NativeBinding['io'] => (cached ??= native().io);
 
 /** The op flags for IoOptions (0 when none). */
 export function opFlags(options: IoOptions | undefined): number {

@@ -1,18 +1,11 @@
 /** Image metadata (key/value pairs in the header): `rbd image-meta ...`. */
 import type { Image } from './image';
 import type { NativeImage } from '../core/native';
-import { nativeArea } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 import { checkName, checkString } from '../core/validate';
 
-/** The native functions of this area (native/metadata.cc). */
-interface NativeMetadata {
-  get(image: NativeImage, key: string): Promise<string>;
-  set(image: NativeImage, key: string, value: string): Promise<void>;
-  remove(image: NativeImage, key: string): Promise<void>;
-  list(image: NativeImage): Promise<Array<[string, string]>>;
-}
 
-const api = (): NativeMetadata => nativeArea<NativeMetadata>('metadata');
+const api = (): NativeBinding['metadata'] => native().metadata;
 
 /** An image's key/value metadata (`image.metadata`), like `rbd image-meta get/set/remove/list`. */
 export class ImageMetadata {

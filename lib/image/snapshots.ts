@@ -2,79 +2,17 @@
 import { fromNative, type ErrorContext } from '../core/errors';
 import { featureBits } from '../core/features';
 import type { Image } from './image';
-import type { NativeImage, NativePool } from '../core/native';
-import { nativeArea } from '../core/native';
+import type { NativeImage, NativePool, NativeSnapshotInfo } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 import { Pool } from '../pool/pool';
 import { withProgress, type ProgressCallback } from '../core/progress';
 import { checkBoolean, checkInt, checkName, checkOptions } from '../core/validate';
 
-/** What librbd reports for one snapshot (native/snapshots.cc ListWorker). */
-interface NativeSnapshotInfo {
-  id: number;
-  name: string;
-  size: number;
-  /** rbd_snap_namespace_type_t. */
-  namespaceType: number;
-  timestampMs: number;
-  protected: boolean;
-  /** rbd_snap_get_mirror_namespace, for mirror snapshots. */
-  mirror?: {
-    state: number;
-    mirrorPeerUuids: string[];
-    complete: boolean;
-    primaryMirrorUuid: string;
-    primarySnapId: number;
-    lastCopiedObjectNumber: number;
-  };
-  /** rbd_snap_get_trash_namespace, for trash snapshots. */
-  trashOriginalName?: string;
-}
 
-/** An rbd_linked_image_spec_t. */
-interface NativeLinkedImage {
-  poolId: number;
-  pool: string;
-  namespace: string;
-  id: string;
-  name: string;
-  trash: boolean;
-}
 
-type NativeProgress = ProgressCallback;
 
-/** The native functions of this area (native/snapshots.cc). */
-interface NativeImageSnapshots {
-  create(image: NativeImage, name: string, flags: number): Promise<void>;
-  list(image: NativeImage): Promise<NativeSnapshotInfo[]>;
-  remove(image: NativeImage, name: string, flags: number, onProgress?: NativeProgress): Promise<void>;
-  rollback(image: NativeImage, name: string, onProgress?: NativeProgress): Promise<void>;
-  rename(image: NativeImage, from: string, to: string): Promise<void>;
-  protect(image: NativeImage, name: string): Promise<void>;
-  unprotect(image: NativeImage, name: string): Promise<void>;
-  /** rbd_snap_set; null: back to the head. */
-  set(image: NativeImage, name: string | null): Promise<void>;
-  isProtected(image: NativeImage, name: string): Promise<boolean>;
-  exists(image: NativeImage, name: string): Promise<boolean>;
-  /** 2^64-1 when there is no limit. */
-  getLimit(image: NativeImage): Promise<bigint>;
-  setLimit(image: NativeImage, limit: number | bigint): Promise<void>;
-  /** rbd_clone3 with RBD_IMAGE_OPTION_* [key, value] pairs. */
-  clone(
-    image: NativeImage,
-    snapshot: string,
-    target: NativePool,
-    name: string,
-    options: Array<[number, number | bigint]>,
-  ): Promise<void>;
-  /** rbd_list_children3 / rbd_list_descendants, at `snapshot` or at the handle's current snapshot (null). */
-  children(image: NativeImage, snapshot: string | null, descendants: boolean): Promise<NativeLinkedImage[]>;
-  getId(image: NativeImage, name: string): Promise<number>;
-  getName(image: NativeImage, id: number): Promise<string>;
-  setById(image: NativeImage, id: number): Promise<void>;
-  removeById(image: NativeImage, id: number): Promise<void>;
-}
 
-const api = (): NativeImageSnapshots => nativeArea<NativeImageSnapshots>('snapshots');
+const api = (): NativeBinding['snapshots'] => native().snapshots;
 
 /** librbd's RBD_SNAP_CREATE_* flags. */
 const SnapCreate = { skipQuiesce: 1 << 0, ignoreQuiesceError: 1 << 1 } as const;

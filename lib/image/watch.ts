@@ -10,25 +10,12 @@
  */
 import { fromNative, RbdError, type ErrorContext } from '../core/errors';
 import type { Image } from './image';
-import type { NativeImage } from '../core/native';
-import { nativeArea } from '../core/native';
+import type { NativeImage, NativeRegistration } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 
-/** An opaque registration made by watch(), to hand back to unwatch(). */
-declare const registration: unique symbol;
-type NativeRegistration = { readonly [registration]: true };
 
-/** The native functions of this area (native/watch.cc). */
-interface NativeWatch {
-  /**
-   * rbd_update_watch in a worker. `onUpdate` runs on the JS thread after one or
-   * more header updates (a burst is coalesced: at most one call is pending).
-   */
-  watch(image: NativeImage, onUpdate: () => void): Promise<NativeRegistration>;
-  /** rbd_update_unwatch in a worker (it waits for a callback in progress); then no more calls. */
-  unwatch(registration: NativeRegistration): Promise<void>;
-}
 
-const api = (): NativeWatch => nativeArea<NativeWatch>('watch');
+const api = (): NativeBinding['watch'] => native().watch;
 
 /**
  * @internal Registers the librbd update watch while the image has 'update'

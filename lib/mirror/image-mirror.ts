@@ -24,11 +24,9 @@ import {
   type MirrorPeerRef,
   type JournalPosition,
   type MirrorSiteStatus,
-  type NativeMirrorGlobalStatus,
-  type NativeMirrorInfo,
 } from './status';
-import type { NativeImage } from '../core/native';
-import { nativeArea } from '../core/native';
+import type { NativeImage, NativeMirrorGlobalStatus, NativeMirrorInfo } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 import { checkBoolean, checkOptions } from '../core/validate';
 import {
   positionReached,
@@ -44,40 +42,9 @@ import { MirrorStatusWatcher, type MirrorWatchOptions } from './watch';
 /** How much of each journal object's end journalAppended() reads: entries are at most rbd_journal_max_payload_bytes (16 KiB) plus a header. */
 const JOURNAL_TAIL_BYTES = 256 * 1024;
 
-/** The native functions of this area (native/mirror_image.cc). */
-interface NativeImageMirror {
-  /** mode: rbd_mirror_image_mode_t. */
-  enable(image: NativeImage, mode: number): Promise<void>;
-  disable(image: NativeImage, force: boolean): Promise<void>;
-  promote(image: NativeImage, force: boolean): Promise<void>;
-  demote(image: NativeImage): Promise<void>;
-  resync(image: NativeImage): Promise<void>;
-  info(image: NativeImage): Promise<NativeMirrorInfo>;
-  /** rbd_mirror_image_mode_t. */
-  mode(image: NativeImage): Promise<number>;
-  /** Rejects with ENOENT when no rbd-mirror instance replays the image. */
-  instanceId(image: NativeImage): Promise<string>;
-  /** flags: RBD_SNAP_CREATE_*; resolves with the snapshot id. */
-  createSnapshot(image: NativeImage, flags: number): Promise<number>;
-  globalStatus(image: NativeImage): Promise<NativeMirrorGlobalStatus>;
-  /** rbd_mirror_peer_site_list on the image's ioctx. */
-  peerSites(image: NativeImage): Promise<NativePeerSite[]>;
-  /** Read-only `journal` class calls on `journal.<image id>`, in one op: the raw replies. */
-  journalRead(image: NativeImage, calls: Array<[string, Buffer]>): Promise<{ imageId: string; replies: Buffer[] }>;
-  /** rados_pool_reverse_lookup. */
-  poolName(image: NativeImage, poolId: number): Promise<string>;
-  /** For each oid in pool `poolId` (-1: the image's pool): its size (-1 when absent) and its last `maxBytes` bytes. */
-  journalTail(image: NativeImage, poolId: number, oids: string[], maxBytes: number): Promise<Array<{ size: number; tail: Buffer }>>;
-}
 
-interface NativePeerSite extends MirrorPeerRef {
-  uuid: string;
-  clientName: string;
-  /** Seconds since the epoch; 0 = never. */
-  lastSeen: number;
-}
 
-const api = (): NativeImageMirror => nativeArea<NativeImageMirror>('mirrorImage');
+const api = (): NativeBinding['mirrorImage'] => native().mirrorImage;
 
 /** What `rbd mirror image enable` accepts; the CLI's default is 'journal'. */
 export type MirrorImageEnableMode = 'journal' | 'snapshot';

@@ -13,8 +13,6 @@ import {
   type MirrorImageState,
   type MirrorPeerRef,
   type MirrorStatusState,
-  type NativeMirrorGlobalStatus,
-  type NativeMirrorInfo,
 } from './status';
 import {
   addSchedule,
@@ -27,58 +25,15 @@ import {
   type SnapshotScheduleLevel,
   type SnapshotScheduleStatus,
 } from './schedules';
-import type { NativePool } from '../core/native';
-import { nativeArea } from '../core/native';
+import type { NativeMirrorGlobalStatus, NativeMirrorInfo, NativePool, NativePoolMirror } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 import type { Pool } from '../pool/pool';
 import { checkBoolean, checkInt, checkName, checkOptions } from '../core/validate';
 import { MirrorStatusWatcher, type MirrorWatchOptions } from './watch';
 
-/** The native functions of this area (native/mirror_pool.cc). Enums are librbd's numbers. */
-interface NativePoolMirror {
-  modeGet(pool: NativePool): Promise<number>;
-  modeSet(pool: NativePool, mode: number): Promise<void>;
-  uuidGet(pool: NativePool): Promise<string>;
-  /** librbd 1.20+ builds only (capabilities().features.mirrorRemoteNamespace). */
-  remoteNamespaceGet?(pool: NativePool): Promise<string>;
-  remoteNamespaceSet?(pool: NativePool, namespace: string): Promise<void>;
-  siteNameGet(pool: NativePool): Promise<string>;
-  siteNameSet(pool: NativePool, name: string): Promise<void>;
-  bootstrapCreate(pool: NativePool): Promise<string>;
-  bootstrapImport(pool: NativePool, direction: number, token: string): Promise<void>;
-  peerAdd(pool: NativePool, direction: number, siteName: string, clientName: string): Promise<string>;
-  peerRemove(pool: NativePool, uuid: string): Promise<void>;
-  peerSetName(pool: NativePool, uuid: string, name: string): Promise<void>;
-  peerSetClient(pool: NativePool, uuid: string, clientName: string): Promise<void>;
-  peerSetDirection(pool: NativePool, uuid: string, direction: number): Promise<void>;
-  peerList(pool: NativePool): Promise<NativePeer[]>;
-  peerGetAttributes(pool: NativePool, uuid: string): Promise<Array<[string, string]>>;
-  peerSetAttributes(pool: NativePool, uuid: string, attributes: Array<[string, string]>): Promise<void>;
-  statusSummary(pool: NativePool): Promise<Array<[number, number]>>;
-  globalStatusList(pool: NativePool, startId: string, max: number): Promise<Array<{ id: string; status: NativeMirrorGlobalStatus }>>;
-  /** modeFilter -1: every mode. */
-  infoList(
-    pool: NativePool,
-    modeFilter: number,
-    startId: string,
-    max: number,
-  ): Promise<Array<{ id: string; mode: number; info: NativeMirrorInfo }>>;
-  instanceIdList(pool: NativePool, startId: string, max: number): Promise<Array<[string, string]>>;
-  /** rbd_open + rbd_mirror_image_promote + rbd_close. */
-  imagePromote(pool: NativePool, image: string, force: boolean): Promise<void>;
-  imageDemote(pool: NativePool, image: string): Promise<void>;
-}
 
-interface NativePeer {
-  uuid: string;
-  direction: number;
-  siteName: string;
-  mirrorUuid: string;
-  clientName: string;
-  /** Seconds since the epoch; 0 = never. */
-  lastSeen: number;
-}
 
-const api = (): NativePoolMirror => nativeArea<NativePoolMirror>('mirrorPool');
+const api = (): NativeBinding['mirrorPool'] => native().mirrorPool;
 
 // Shared with image.mirror (lib/mirror/status.ts), re-exported for this area's users.
 export type { MirrorImageMode, MirrorSiteStatus } from './status';

@@ -4,6 +4,7 @@
  * 'unknown(n)' rather than throwing: a newer cluster may report states this
  * version does not know.
  */
+import type { NativeMirrorSiteStatus } from '../core/native';
 
 /**
  * 'creating' is not in librbd.h's enum but librbd passes it through
@@ -47,27 +48,8 @@ export function mirrorStatusState(n: number): MirrorStatusState {
   return statusStates[n] ?? `unknown(${n})`;
 }
 
-/** What native/util/mirror_status.h builds. */
-export interface NativeMirrorInfo {
-  globalId: string;
-  state: number;
-  primary: boolean;
-}
 
-export interface NativeMirrorSiteStatus {
-  mirrorUuid: string;
-  state: number;
-  description: string;
-  /** Seconds since the epoch. */
-  lastUpdate: number;
-  up: boolean;
-}
 
-export interface NativeMirrorGlobalStatus {
-  name: string;
-  info: NativeMirrorInfo;
-  siteStatuses: NativeMirrorSiteStatus[];
-}
 
 // ---------------------------------------------------------------------------------------------
 // Image mirroring modes, peer directions, site statuses and the replay status in a description.

@@ -1,37 +1,14 @@
 /** Groups of images and their snapshots: `rbd group ...`. */
 import { closedError, type ErrorContext } from '../core/errors';
 import type { NativePool } from '../core/native';
-import { nativeArea } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 import { Pool } from './pool';
 import { type ProgressCallback, withProgress } from '../core/progress';
 import { checkName, checkOptions } from '../core/validate';
 
-interface NativeGroupImage {
-  name: string;
-  poolId: number;
-  /** The pool's name, or null when the client's OSD map has no pool with that id. */
-  pool: string | null;
-  /** rbd_group_image_state_t */
-  state: number;
-}
 
-/** The native functions of this area (native/groups.cc). */
-interface NativePoolGroups {
-  create(pool: NativePool, name: string): Promise<void>;
-  remove(pool: NativePool, name: string): Promise<void>;
-  list(pool: NativePool): Promise<string[]>;
-  rename(pool: NativePool, from: string, to: string): Promise<void>;
-  addImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
-  removeImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
-  listImages(pool: NativePool, group: string): Promise<NativeGroupImage[]>;
-  createSnapshot(pool: NativePool, group: string, snap: string): Promise<void>;
-  listSnapshots(pool: NativePool, group: string): Promise<Array<{ name: string; state: number }>>;
-  removeSnapshot(pool: NativePool, group: string, snap: string): Promise<void>;
-  renameSnapshot(pool: NativePool, group: string, from: string, to: string): Promise<void>;
-  rollbackSnapshot(pool: NativePool, group: string, snap: string, onProgress?: ProgressCallback): Promise<void>;
-}
 
-const api = (): NativePoolGroups => nativeArea<NativePoolGroups>('groups');
+const api = (): NativeBinding['groups'] => native().groups;
 
 /** An image's membership of a group (rbd_group_image_state_t). */
 export type GroupImageState = 'attached' | 'incomplete' | `unknown(${number})`;

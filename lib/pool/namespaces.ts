@@ -1,18 +1,11 @@
 /** RADOS namespaces for RBD in a pool: `rbd namespace ...`. */
 import type { NativePool } from '../core/native';
 import type { Pool } from './pool';
-import { nativeArea } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 import { checkName } from '../core/validate';
 
-/** The native functions of this area (native/namespaces.cc). */
-interface NativePoolNamespaces {
-  create(pool: NativePool, name: string): Promise<void>;
-  remove(pool: NativePool, name: string): Promise<void>;
-  list(pool: NativePool): Promise<string[]>;
-  exists(pool: NativePool, name: string): Promise<boolean>;
-}
 
-const api = (): NativePoolNamespaces => nativeArea<NativePoolNamespaces>('namespaces');
+const api = (): NativeBinding['namespaces'] => native().namespaces;
 
 /**
  * The RBD namespaces of a pool. Images, groups and the trash of a namespace

@@ -1,32 +1,13 @@
 /** The pool's trash: `rbd trash ...`. */
-import type { NativePool } from '../core/native';
+import type { NativePool, NativeTrashEntry } from '../core/native';
 import type { Pool } from './pool';
-import { nativeArea } from '../core/native';
+import { native, type NativeBinding } from '../core/native';
 import { type ProgressCallback, withProgress } from '../core/progress';
 import { checkInt, checkName, checkOptions } from '../core/validate';
 
-/** A trash entry as librbd reports it: times are seconds since the epoch, source is rbd_trash_image_source_t. */
-interface NativeTrashEntry {
-  id: string;
-  name: string;
-  source: number;
-  deletionTime: number;
-  defermentEndTime: number;
-}
 
-/** The native functions of this area (native/trash.cc). */
-interface NativePoolTrash {
-  move(pool: NativePool, name: string, delaySeconds: number): Promise<void>;
-  list(pool: NativePool): Promise<NativeTrashEntry[]>;
-  get(pool: NativePool, id: string): Promise<NativeTrashEntry>;
-  remove(pool: NativePool, id: string, force: boolean, onProgress?: ProgressCallback): Promise<void>;
-  /** An empty name restores under the original one. */
-  restore(pool: NativePool, id: string, name: string): Promise<void>;
-  /** expireTs 0 = now; threshold -1 = no pool-usage threshold. */
-  purge(pool: NativePool, expireTs: number, threshold: number, onProgress?: ProgressCallback): Promise<void>;
-}
 
-const api = (): NativePoolTrash => nativeArea<NativePoolTrash>('trash');
+const api = (): NativeBinding['trash'] => native().trash;
 
 /** Why an image is in the trash (librbd's rbd_trash_image_source_t), as `rbd trash ls --all` shows it. */
 export type TrashSource = 'user' | 'mirroring' | 'migration' | 'removing' | 'user-parent' | `unknown(${number})`;

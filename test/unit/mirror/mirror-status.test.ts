@@ -5,8 +5,8 @@ import {
   mirrorStatusState,
   parseMirrorDescription,
   type MirrorPeerRef,
-  type NativeMirrorSiteStatus,
 } from '../../../lib/mirror/status';
+import type { NativeMirrorSiteStatus } from '../../../lib/core/native';
 
 // Descriptions as `rbd mirror image status --format json` showed them in the
 // two-site lab (Ceph 16.2.15), unless marked otherwise.
