@@ -20,7 +20,8 @@ export {
   type ClusterStats,
   type CommandResult,
 } from './cluster/cluster';
-export { Pool, type CreateImageOptions, type JournalOptions, type ImageSpec, type PoolStats, type RemoveImageOptions } from './pool/pool';
+export { Pool, type ImageSpec, type PoolStats, type RemoveImageOptions } from './pool/pool';
+export type { CreateImageOptions, JournalOptions } from './image/options';
 export {
   Image,
   type ImageStat,

@@ -14,6 +14,16 @@
 import { EventEmitter } from 'node:events';
 import { closedError, fromNative, type ErrorContext } from './errors';
 
+/**
+ * @internal Whether `x` is a handle of this kind ('cluster', 'pool', 'image'):
+ * what `instanceof Pool` said, without importing the class (an area that
+ * takes a Pool argument must not import pool/ at run time: lib/ has no
+ * import cycles, test/unit/core/layout.test.ts).
+ */
+export function isHandle<T extends Resource>(x: unknown, kind: 'cluster' | 'pool' | 'image'): x is T {
+  return x instanceof Resource && (x as unknown as { kind: unknown }).kind === kind;
+}
+
 /** A handle's lifecycle: 'open', then 'closing' once close() is called, then 'closed'. */
 export type ResourceState = 'open' | 'closing' | 'closed';
 

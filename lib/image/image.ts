@@ -2,7 +2,8 @@
 import { InvalidArgument, rbdError, type ErrorContext } from '../core/errors';
 import { FEATURES, featureBits, featureNames, type FeatureName, type UnknownFeature } from '../core/features';
 import type { NativeImage } from '../core/native';
-import { Pool, imageOptions, type CreateImageOptions } from '../pool/pool';
+import type { Pool } from '../pool/pool';
+import { imageOptions, type CreateImageOptions } from './options';
 import { withProgress, type ProgressCallback } from '../core/progress';
 import { checkBoolean, checkCallback, checkName, checkOptions, checkU64 } from '../core/validate';
 import { diffExtents, type DiffExtent, type DiffOptions } from './diff';
@@ -11,7 +12,7 @@ import { checkBytes, checkLength, io, opFlags, type IoOptions } from './io';
 import { ImageMirror } from '../mirror/image-mirror';
 import { ImageSnapshots } from './snapshots';
 import { UpdateWatch } from './watch';
-import { Resource } from '../core/resource';
+import { isHandle, Resource } from '../core/resource';
 import { joinGate, leaveGate, withRoleChange, type RoleGate } from './role-gate';
 import type { Writable } from 'node:stream';
 import {
@@ -380,8 +381,8 @@ export class Image extends Resource {
    * `rbd cp`). Options are those of createImage, for the copy.
    */
   async copy(pool: Pool, name: string, options?: CopyOptions): Promise<void> {
-    // instanceof, not a look for _call: an Image has one too.
-    if (!(pool instanceof Pool)) throw new TypeError('pool must be a Pool');
+    // A brand check, not a look for _call: an Image has one too.
+    if (!isHandle<Pool>(pool, 'pool')) throw new TypeError('pool must be a Pool');
     checkName(name, 'image name');
     const { onProgress, ...create } = checkOptions<CopyOptions>(options);
     const opts = imageOptions(create);

@@ -4,7 +4,8 @@ import { featureBits } from '../core/features';
 import type { Image } from './image';
 import type { NativeImage, NativePool, NativeSnapshotInfo } from '../core/native';
 import { native, type NativeBinding } from '../core/native';
-import { Pool } from '../pool/pool';
+import type { Pool } from '../pool/pool';
+import { isHandle } from '../core/resource';
 import { withProgress, type ProgressCallback } from '../core/progress';
 import { checkBoolean, checkInt, checkName, checkOptions } from '../core/validate';
 
@@ -372,8 +373,8 @@ export class ImageSnapshots {
    */
   async clone(snapshot: string, targetPool: Pool, name: string, options?: CloneOptions): Promise<void> {
     checkName(snapshot, 'snapshot name');
-    // instanceof, not a look for _call: an Image has one too.
-    if (!(targetPool instanceof Pool)) throw new TypeError('targetPool must be a Pool');
+    // A brand check, not a look for _call: an Image has one too.
+    if (!isHandle<Pool>(targetPool, 'pool')) throw new TypeError('targetPool must be a Pool');
     checkName(name, 'clone name');
     const o = checkOptions<CloneOptions>(options);
     const opts: Array<[number, number]> = [];

@@ -9,7 +9,7 @@ import { Readable, Writable } from 'node:stream';
 import { RbdError } from '../core/errors';
 import type { Image } from './image';
 import { opFlags, type Fadvise, type IoOptions } from './io';
-import type { CreateImageOptions } from '../pool/pool';
+import type { CreateImageOptions } from './options';
 import { withProgress, type ProgressCallback } from '../core/progress';
 import { checkInt, checkName, checkOptions, checkU64 } from '../core/validate';
 

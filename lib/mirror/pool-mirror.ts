@@ -1,5 +1,6 @@
 /** Pool-level RBD mirroring: `rbd mirror pool ...` and `rbd mirror snapshot schedule ...`. */
-import { Cluster } from '../cluster/cluster';
+import type { Cluster } from '../cluster/cluster';
+import { connectNative } from '../cluster/connect';
 import { requireCapability } from '../cluster/capabilities';
 import type { ErrorContext, RbdError } from '../core/errors';
 import { InvalidArgument, closedError, rbdError } from '../core/errors';
@@ -389,15 +390,15 @@ export class PoolMirror {
   // Connect to the token's site and leave again, within the caller's bound. The
   // error names the monitors (not secret), never the key.
   async #reachPeer(peer: { monHost: string; clientId: string; key: string }, timeoutMs: number): Promise<void> {
-    let c: Cluster;
+    let handle: Awaited<ReturnType<typeof connectNative>>['handle'];
     try {
-      c = await Cluster.connect({ monHost: peer.monHost, clientId: peer.clientId, key: peer.key, timeoutMs });
+      ({ handle } = await connectNative({ monHost: peer.monHost, clientId: peer.clientId, key: peer.key, timeoutMs }));
     } catch (err) {
       if (!(err instanceof Error) || typeof (err as RbdError).errno !== 'number') throw err;
       const e = err as RbdError;
       throw rbdError(e.errno, this.#context('importBootstrapToken'), `cannot connect to the peer site of the token (mon_host ${peer.monHost}): ${e.code}`, e.nativeOp);
     }
-    await c.close();
+    await handle.close();
   }
 
   // ---- peers -----------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 import { closedError, type ErrorContext } from '../core/errors';
 import type { NativePool } from '../core/native';
 import { native, type NativeBinding } from '../core/native';
-import { Pool } from './pool';
+import type { Pool } from './pool';
+import { isHandle } from '../core/resource';
 import { type ProgressCallback, withProgress } from '../core/progress';
 import { checkName, checkOptions } from '../core/validate';
 
@@ -153,7 +154,7 @@ export class PoolGroups {
     fn: (n: NativePool, m: NativePool) => Promise<void>,
   ): Promise<void> {
     checkName(group, 'group name');
-    if (!(imagePool instanceof Pool)) throw new TypeError('imagePool must be a Pool');
+    if (!isHandle<Pool>(imagePool, 'pool')) throw new TypeError('imagePool must be a Pool');
     checkName(imageName, 'image name');
     const imageCtx = { pool: imagePool.name, namespace: imagePool.namespace, image: imageName, subject: 'image' as const };
     if (imagePool.closed) throw closedError({ op, ...imageCtx }, 'pool');
