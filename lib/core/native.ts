@@ -366,9 +366,6 @@ export interface NativePoolMirror {
     max: number,
   ): Promise<Array<{ id: string; mode: number; info: NativeMirrorInfo }>>;
   instanceIdList(pool: NativePool, startId: string, max: number): Promise<Array<[string, string]>>;
-  /** rbd_open + rbd_mirror_image_promote + rbd_close. */
-  imagePromote(pool: NativePool, image: string, force: boolean): Promise<void>;
-  imageDemote(pool: NativePool, image: string): Promise<void>;
 }
 
 

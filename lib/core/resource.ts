@@ -41,6 +41,15 @@ export abstract class Resource extends EventEmitter {
   protected abstract context(op: string): ErrorContext;
   /** Close the native handle. Called once, with nothing in flight. */
   protected abstract closeNative(): Promise<void>;
+  /**
+   * The one hook before every call of this handle (run and runIo): a promise
+   * to wait for before the call starts, or undefined to start it now. The
+   * image's role gate (lib/image/role-gate.ts) is the one user: while another
+   * handle of the image changes its mirror role, new calls wait here.
+   */
+  protected admit(): Promise<void> | undefined {
+    return undefined;
+  }
 
   protected constructor(parent?: Resource) {
     super();
@@ -64,6 +73,16 @@ export abstract class Resource extends EventEmitter {
 
   /** Run an async native call as an in-flight operation of this handle. */
   protected async run<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
+    const wait = this.admit();
+    if (wait !== undefined) await wait;
+    return this.runNow(op, fn, extra);
+  }
+
+  /**
+   * run() without the admit() hook: for the hook's own work only (a handle
+   * held by the role gate refreshes through it), never for a caller's call.
+   */
+  protected async runNow<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
     if (this.#state !== 'open') throw closedError({ ...this.context(op), ...extra }, this.kind);
     this.#inflight++;
     try {
@@ -81,6 +100,8 @@ export abstract class Resource extends EventEmitter {
    * per I/O).
    */
   protected runIo<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
+    const wait = this.admit();
+    if (wait !== undefined) return wait.then(() => this.runIo(op, fn, extra));
     if (this.#state !== 'open') return Promise.reject(closedError({ ...this.context(op), ...extra }, this.kind));
     this.#inflight++;
     let p: Promise<T>;

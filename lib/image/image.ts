@@ -13,7 +13,7 @@ import { ImageMirror } from '../mirror/image-mirror';
 import { ImageSnapshots } from './snapshots';
 import { UpdateWatch } from './watch';
 import { isHandle, Resource } from '../core/resource';
-import { joinGate, leaveGate, withRoleChange, type RoleGate } from './role-gate';
+import { admitted, joinGate, leaveGate, withRoleChange, type RoleGate } from './role-gate';
 import type { Writable } from 'node:stream';
 import {
   createImageReadStream,
@@ -152,21 +152,25 @@ export class Image extends Resource {
    * re-read before a write is refused.
    */
   #size: number | undefined;
+  /** The image id (what the role gate is keyed by, whatever the image was opened by). */
+  readonly #id: string;
   /** Shared with the other handles of this image in the process: see lib/image/role-gate.ts. */
   readonly #gateKey: string;
   readonly #gate: RoleGate;
   readonly #gateRef = new WeakRef<Image>(this);
 
-  private constructor(pool: Pool, n: NativeImage, name: string, readOnly: boolean, size: number) {
+  private constructor(pool: Pool, n: NativeImage, name: string, id: string, readOnly: boolean, size: number) {
     super(pool);
     this.#size = size;
+    this.#id = id;
     let where: string;
     try {
       where = `${pool.cluster.fsid()}/${pool.id()}/${pool.namespace}/`;
     } catch {
       where = `unknown:${Math.random()}/`; // no identity: a gate of its own
     }
-    this.#gateKey = where + name;
+    // By id: a handle opened by name and one opened by id share one gate.
+    this.#gateKey = where + id;
     this.#gate = joinGate(this.#gateKey, this.#gateRef);
     this.pool = pool;
     this.#native = n;
@@ -187,8 +191,13 @@ export class Image extends Resource {
   }
 
   /** @internal Used by Pool.openImage. */
-  static _create(pool: Pool, n: NativeImage, name: string, readOnly: boolean, size: number): Image {
-    return new Image(pool, n, name, readOnly, size);
+  static _create(pool: Pool, n: NativeImage, name: string, id: string, readOnly: boolean, size: number): Image {
+    return new Image(pool, n, name, id, readOnly, size);
+  }
+
+  /** @internal The image id, as librbd gave it at open. */
+  get _id(): string {
+    return this.#id;
   }
 
   protected context(op: string): ErrorContext {
@@ -204,31 +213,18 @@ export class Image extends Resource {
     }
   }
 
-  // While another handle of this image (in this process) changes its mirror
-  // role, new calls wait for the change to end (lib/image/role-gate.ts).
-  protected override run<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
-    const g = this.#gate;
-    if (g.holder !== undefined && g.holder !== this) return this.#afterRoleChange(() => super.run(op, fn, extra));
-    return super.run(op, fn, extra);
-  }
-
-  protected override runIo<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
-    const g = this.#gate;
-    if (g.holder !== undefined && g.holder !== this) return this.#afterRoleChange(() => super.runIo(op, fn, extra));
-    return super.runIo(op, fn, extra);
-  }
-
-  async #afterRoleChange<T>(call: () => Promise<T>): Promise<T> {
-    const g = this.#gate;
-    while (g.holder !== undefined && g.holder !== this) await g.done;
-    return call();
+  // Resource's one hook before every call: while another handle of this image
+  // (in this process) changes its mirror role, new calls wait for the change
+  // to end (lib/image/role-gate.ts).
+  protected override admit(): Promise<void> | undefined {
+    return admitted(this.#gate, this);
   }
 
   /** @internal Refresh this handle while its calls are held by another handle's role change (never throws). */
   async _refreshHeld(): Promise<void> {
     if (this.closed) return;
     try {
-      await super.run('stat', () => this.#native.stat());
+      await this.runNow('stat', () => this.#native.stat());
     } catch {
       // closing, or the image is gone: its next call will say so
     }

@@ -42,7 +42,7 @@ async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
   }
 }
 
-/** @internal The gate of the image `key` names (cluster fsid, pool id, namespace, image name), joined by `image`. */
+/** @internal The gate of the image `key` names (cluster fsid, pool id, namespace, image id), joined by `image`. */
 export function joinGate(key: string, image: WeakRef<Image>): RoleGate {
   let g = gates.get(key);
   if (!g) {
@@ -66,6 +66,18 @@ export function leaveGate(key: string, image: WeakRef<Image>): void {
 /** Forget handles that were collected without a close. */
 function prune(g: RoleGate): void {
   for (const r of g.users) if (r.deref() === undefined) g.users.delete(r);
+}
+
+/**
+ * @internal What Image's admit() hook returns: nothing while no other handle
+ * of the image holds the gate (the call starts now), else a promise that
+ * settles once none does.
+ */
+export function admitted(g: RoleGate, image: Image): Promise<void> | undefined {
+  if (g.holder === undefined || g.holder === image) return undefined;
+  return (async () => {
+    while (g.holder !== undefined && g.holder !== image) await g.done;
+  })();
 }
 
 /**

@@ -1,5 +1,6 @@
 /** Pool-level RBD mirroring: `rbd mirror pool ...` and `rbd mirror snapshot schedule ...`. */
 import type { Cluster } from '../cluster/cluster';
+import type { Image } from '../image/image';
 import { connectNative } from '../cluster/connect';
 import { requireCapability } from '../cluster/capabilities';
 import type { ErrorContext, RbdError } from '../core/errors';
@@ -756,9 +757,7 @@ export class PoolMirror {
     const o = checkOptions<PoolPromoteOptions>(options);
     const force = o.force === undefined ? false : checkBoolean(o.force, 'force');
     const concurrency = o.concurrency === undefined ? 10 : checkInt(o.concurrency, 'concurrency', 1, 256);
-    return this.#forEachImage('promote', false, concurrency, (image) =>
-      this.#call('promote', (n) => api().imagePromote(n, image, force), { image, subject: 'image' }),
-    );
+    return this.#forEachImage('promote', false, concurrency, (image) => image.mirror.promote({ force }));
   }
 
   /**
@@ -768,16 +767,14 @@ export class PoolMirror {
   async demote(options?: { concurrency?: number }): Promise<MirrorPoolActionResult[]> {
     const o = checkOptions<{ concurrency?: number }>(options);
     const concurrency = o.concurrency === undefined ? 10 : checkInt(o.concurrency, 'concurrency', 1, 256);
-    return this.#forEachImage('demote', true, concurrency, (image) =>
-      this.#call('demote', (n) => api().imageDemote(n, image), { image, subject: 'image' }),
-    );
+    return this.#forEachImage('demote', true, concurrency, (image) => image.mirror.demote());
   }
 
   async #forEachImage(
     op: string,
     primary: boolean,
     concurrency: number,
-    act: (image: string) => Promise<void>,
+    act: (image: Image) => Promise<void>,
   ): Promise<MirrorPoolActionResult[]> {
     if (this.#pool.closed) throw closedError({ op: `mirror.${op}`, pool: this.#pool.name }, 'pool');
     const infos = await this.imageInfos();
@@ -790,7 +787,16 @@ export class PoolMirror {
         const i = next++;
         const image = names[i];
         try {
-          await act(image);
+          // Through an Image of this process, as image.mirror.promote()/demote()
+          // would be called: the role gate holds this process's other handles
+          // of the image (a handle writing while it is demoted: README "Known
+          // issues") and the call waits for the new role to be seen.
+          const handle = await this.#pool.openImage(image);
+          try {
+            await act(handle);
+          } finally {
+            await handle.close();
+          }
           results[i] = { image, ok: true };
         } catch (err) {
           results[i] = { image, ok: false, error: err as RbdError };

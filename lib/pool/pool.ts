@@ -176,8 +176,8 @@ export class Pool extends Resource {
     return this.run(
       byId ? 'openImageById' : 'openImage',
       async () => {
-        const { image, size } = await this.#native.openImage(nameOrId, nopts);
-        const img = Image._create(this, image, nameOrId, nopts.readOnly, size);
+        const { image, size, id } = await this.#native.openImage(nameOrId, nopts);
+        const img = Image._create(this, image, nameOrId, id, nopts.readOnly, size);
         if (snapshotId === undefined) return img;
         try {
           await img.snapshots.setCurrentById(snapshotId);
