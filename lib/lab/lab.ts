@@ -4,109 +4,12 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
-import { LabCommandError, run, sleep } from './exec';
+import { run, sleep } from './exec';
 import { findLabDaemons, isAlive, recordedPids } from './procs';
+import type { LabAdoptOptions, LabDaemon, LabFile, LabFileSite, LabMirrorMode, LabObjectstore, LabOptions, LabSignal, LabSiteInfo } from './types';
+import { checkDaemon, daemonRecord, parseJson, readJson, scriptError, validName, waitGone, writeSecretJson } from './util';
 
-/** One site of the lab: what a client needs to connect to it (`lab.site(name)`). */
-export interface LabSiteInfo {
-  /** The site name, e.g. 'site-a' (also its mirroring site name). */
-  name: string;
-  /** The site's directory (ceph.conf, keyrings, daemon data, logs). */
-  dir: string;
-  /** The cluster's fsid. */
-  fsid: string;
-  /** The monitor address, e.g. 'v2:127.0.0.1:17100'. */
-  monHost: string;
-  /** The site's ceph.conf: `Cluster.connect({ confPath })`. */
-  confPath: string;
-  /** The admin user's keyring file. */
-  keyringPath: string;
-  /** The admin user's id ('admin'). */
-  clientId: string;
-  /** The admin user's key. */
-  key: string;
-  /** The id the site's rbd-mirror daemon runs as. */
-  mirrorClientId: string;
-  /** Where the site's daemons write their logs. */
-  logDir: string;
-  /**
-   * The Ceph version of the site's daemons, e.g. '20.2.4' (ceph-site.sh records `ceph-mon --version` in
-   * site.json); undefined for a site directory written by an older ceph-site.sh.
-   */
-  cephVersion?: string;
-}
-
-/** The OSD's object store: memstore (in memory, the default) or bluestore (on a file). */
-export type LabObjectstore = 'memstore' | 'bluestore';
-/** One daemon of a site, for fault injection (killDaemon / startDaemon). */
-export type LabDaemon = 'mon' | 'mgr' | 'osd' | 'rbd-mirror';
-/** Signals killDaemon sends: SIGKILL/SIGTERM wait until the daemon is gone, SIGSTOP/SIGCONT freeze and thaw it. */
-export type LabSignal = 'SIGKILL' | 'SIGTERM' | 'SIGINT' | 'SIGSTOP' | 'SIGCONT';
-/** The pool mirroring mode the lab sets up: 'image' (each image enabled on its own) or 'pool' (every journaled image). */
-export type LabMirrorMode = 'image' | 'pool';
-
-/** Options of `Lab.start()`. */
-export interface LabOptions {
-  /** Lab directory (default: env XRBD_LAB_DIR, else `<package root>/.lab`). */
-  dir?: string;
-  /** Site names (default ['site-a', 'site-b']). */
-  sites?: string[];
-  /** RBD pool created on every site (default 'rbd-lab'). */
-  pool?: string;
-  /** Site i gets mon port basePort+100*i and bind range [that+1, that+99] (default 17100). */
-  basePort?: number;
-  /** The OSDs' object store (default 'memstore'). */
-  objectstore?: LabObjectstore;
-  /** Pool mirroring mode (default 'image'). */
-  mirrorMode?: LabMirrorMode;
-  /** Set up mirroring between the first two sites (default true). */
-  mirroring?: boolean;
-  /** Overall bound for start(), including the mirroring set-up (default 120000). */
-  timeoutMs?: number;
-  /** Progress lines (default: discarded). */
-  log?: (line: string) => void;
-  /** Extra environment for the site script and CLIs (e.g. a PATH for fault injection). */
-  env?: Record<string, string | undefined>;
-}
-
-/** Lab.adopt(): sites already running (e.g. one container per site), each in `<dir>/<name>` as ceph-site.sh left it. */
-export interface LabAdoptOptions {
-  /** Lab directory holding one ceph-site.sh directory per site (default: as for Lab.start). */
-  dir?: string;
-  /** Site names = directory names under `dir` (default ['site-a', 'site-b']). */
-  sites?: string[];
-  /** RBD pool created on every site (default 'rbd-lab'). */
-  pool?: string;
-  /** Pool mirroring mode (default 'image'). */
-  mirrorMode?: LabMirrorMode;
-  /** Set up mirroring between the first two sites (default true). */
-  mirroring?: boolean;
-  /** Overall bound for the set-up (default 120000). */
-  timeoutMs?: number;
-  /** Progress lines (default: discarded). */
-  log?: (line: string) => void;
-  /** Extra environment for the CLIs. */
-  env?: Record<string, string | undefined>;
-}
-
-interface LabFileSite extends LabSiteInfo {
-  monPort: number;
-  portMin: number;
-  portMax: number;
-  objectstore: LabObjectstore;
-}
-
-interface LabFile {
-  version: 1;
-  dir: string;
-  pool: string;
-  basePort: number;
-  objectstore: LabObjectstore;
-  mirrorMode: LabMirrorMode;
-  mirroring: boolean;
-  createdAt: string;
-  sites: LabFileSite[];
-}
+export type { LabAdoptOptions, LabDaemon, LabMirrorMode, LabObjectstore, LabOptions, LabSignal, LabSiteInfo } from './types';
 
 const LAB_FILE = 'lab.json';
 const SITE_FILE = 'site.json';
@@ -128,32 +31,6 @@ export function defaultLabDir(): string {
 /** Path of docker/ceph-site.sh (env XRBD_CEPH_SITE_SCRIPT overrides). */
 export function siteScriptPath(): string {
   return process.env.XRBD_CEPH_SITE_SCRIPT || path.join(packageRoot, 'docker', 'ceph-site.sh');
-}
-
-function validName(n: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(n);
-}
-
-async function readJson<T>(file: string): Promise<T | null> {
-  try {
-    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
-  } catch {
-    return null;
-  }
-}
-
-async function writeSecretJson(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fsp.writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
-  await fsp.rename(tmp, file);
-}
-
-function parseJson<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new Error(`${what}: expected JSON, got: ${text.slice(0, 300)}`);
-  }
 }
 
 interface MirrorPoolStatus {
@@ -678,39 +555,5 @@ export class Lab {
       if (info.mode !== mode || peers.length !== 1 || peers[0].site_name !== other.name)
         throw new Error(`lab: unexpected mirroring set-up on ${s.name}: ${JSON.stringify(info)}`);
     }
-  }
-}
-
-const DAEMONS: readonly LabDaemon[] = ['mon', 'mgr', 'osd', 'rbd-mirror'];
-
-function checkDaemon(daemon: LabDaemon): void {
-  if (!DAEMONS.includes(daemon)) throw new Error(`lab: unknown daemon '${String(daemon)}' (one of ${DAEMONS.join(', ')})`);
-}
-
-/** The name a site's daemon has in run/<name>.pid and log/ceph-<name>.log. */
-function daemonRecord(s: LabSiteInfo, daemon: LabDaemon): string {
-  return { mon: 'mon.a', mgr: 'mgr.x', osd: 'osd.0', 'rbd-mirror': `client.${s.mirrorClientId}` }[daemon];
-}
-
-/** The useful part of a site-script failure: its `ceph-site:` error lines (else the whole message). */
-function scriptError(e: unknown): string {
-  if (e instanceof LabCommandError) {
-    const lines = e.stderr
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l.startsWith('ceph-site:') && !/ up (on|after|\(|in )|osd\.0 up,/.test(l));
-    if (lines.length) return lines.join('; ');
-    if (e.timedOut) return e.message;
-    return e.stderr.trim() || e.message;
-  }
-  return e instanceof Error ? e.message : String(e);
-}
-
-async function waitGone(pids: number[], ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const alive = await Promise.all(pids.map(isAlive));
-    if (!alive.some(Boolean)) return;
-    await sleep(100);
   }
 }
