@@ -166,7 +166,7 @@ Napi::Value ClusterWrap::InstanceId(const Napi::CallbackInfo& info) {
 Napi::Value ClusterWrap::OpenPool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string pool = StringArg(info, 0, "pool name");
-  std::string ns = info.Length() > 1 && info[1].IsString() ? StringArg(info, 1, "namespace") : "";
+  std::string ns = OptionalStringArg(info, 1, "namespace");
   auto cluster = Handle(env, "rados_ioctx_create");
   auto* w = new OpenPoolWorker(env, std::move(cluster), pool, ns);
   w->Pin(info.This());

@@ -487,22 +487,10 @@ Napi::Value Go(W* w, const Napi::CallbackInfo& info) {
   return w->Start();
 }
 
-uint32_t FlagsArg(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || info[i].IsUndefined()) return 0;
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "flags must be a number");
-  return info[i].As<Napi::Number>().Uint32Value();
-}
-
-Napi::Value OptionalFn(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || info[i].IsUndefined() || info[i].IsNull()) return info.Env().Undefined();
-  if (!info[i].IsFunction()) throw Napi::TypeError::New(info.Env(), "onProgress must be a function");
-  return info[i];
-}
-
 Napi::Value Create(const Napi::CallbackInfo& info) {
   auto h = ImageWrap::FromArg(info, 0, "rbd_snap_create2");
   std::string name = StringArg(info, 1, "snapshot name");
-  return Go(new CreateWorker(info.Env(), std::move(h), std::move(name), FlagsArg(info, 2)), info);
+  return Go(new CreateWorker(info.Env(), std::move(h), std::move(name), OptionalU32Arg(info, 2, "flags")), info);
 }
 
 Napi::Value List(const Napi::CallbackInfo& info) {
@@ -513,15 +501,15 @@ Napi::Value List(const Napi::CallbackInfo& info) {
 Napi::Value Remove(const Napi::CallbackInfo& info) {
   auto h = ImageWrap::FromArg(info, 0, "rbd_snap_remove2");
   std::string name = StringArg(info, 1, "snapshot name");
-  uint32_t flags = FlagsArg(info, 2);
-  Napi::Value cb = OptionalFn(info, 3);
+  uint32_t flags = OptionalU32Arg(info, 2, "flags");
+  Napi::Value cb = OptionalFunctionArg(info, 3, "onProgress");
   return Go(new RemoveWorker(info.Env(), std::move(h), std::move(name), flags, cb), info);
 }
 
 Napi::Value Rollback(const Napi::CallbackInfo& info) {
   auto h = ImageWrap::FromArg(info, 0, "rbd_snap_rollback_with_progress");
   std::string name = StringArg(info, 1, "snapshot name");
-  Napi::Value cb = OptionalFn(info, 2);
+  Napi::Value cb = OptionalFunctionArg(info, 2, "onProgress");
   return Go(new RollbackWorker(info.Env(), std::move(h), std::move(name), cb), info);
 }
 

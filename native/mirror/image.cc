@@ -378,17 +378,6 @@ Napi::Value StartOn(const Napi::CallbackInfo& info, const char* op, Args&&... ar
   return w->Start();
 }
 
-bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length() || !info[i].IsBoolean()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a boolean");
-  return info[i].As<Napi::Boolean>().Value();
-}
-
-uint32_t U32Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  uint64_t v = U64Arg(info, i, what);
-  if (v > UINT32_MAX) throw Napi::RangeError::New(info.Env(), std::string(what) + " is out of range");
-  return static_cast<uint32_t>(v);
-}
-
 Napi::Value Enable(const Napi::CallbackInfo& info) {
   int mode = static_cast<int>(U32Arg(info, 1, "mode"));
   return StartOn<ActionWorker>(info, "rbd_mirror_image_enable2", ActionWorker::Action::kEnable, mode, false);
@@ -426,8 +415,7 @@ Napi::Value PeerSites(const Napi::CallbackInfo& info) {
 // journalRead(image, [[method, Buffer input], ...]) → { imageId, replies: Buffer[] }
 Napi::Value JournalRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[1].IsArray()) throw Napi::TypeError::New(env, "calls must be an array");
-  Napi::Array arr = info[1].As<Napi::Array>();
+  Napi::Array arr = ArrayArg(info, 1, "calls");
   std::vector<std::pair<std::string, std::string>> calls;
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value c = arr.Get(i);
@@ -457,8 +445,7 @@ Napi::Value JournalTail(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value PoolName(const Napi::CallbackInfo& info) {
-  if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "pool id must be a number");
-  int64_t id = info[1].As<Napi::Number>().Int64Value();
+  int64_t id = Int64Arg(info, 1, "pool id");
   return StartOn<PoolNameWorker>(info, "rados_pool_reverse_lookup", id);
 }
 

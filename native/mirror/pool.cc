@@ -382,17 +382,9 @@ Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) {
   return w->Start();
 }
 
-int IntArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length() || !info[i].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
-  }
-  return info[i].As<Napi::Number>().Int32Value();
-}
-
+// The page size of a paged list.
 size_t PageArg(const Napi::CallbackInfo& info, size_t i) {
-  int n = IntArg(info, i, "max");
-  if (n < 1 || n > 4096) throw Napi::RangeError::New(info.Env(), "max must be from 1 to 4096");
-  return static_cast<size_t>(n);
+  return static_cast<size_t>(IntArgInRange(info, i, "max", 1, 4096));
 }
 
 using Kind = MirrorCallWorker::Kind;
@@ -536,8 +528,7 @@ Napi::Value PeerGetAttributes(const Napi::CallbackInfo& info) {
 Napi::Value PeerSetAttributes(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_attributes");
   std::string uuid = StringArg(info, 1, "peer uuid");
-  if (info.Length() < 3 || !info[2].IsArray()) throw Napi::TypeError::New(info.Env(), "attributes must be an array");
-  Napi::Array arr = info[2].As<Napi::Array>();
+  Napi::Array arr = ArrayArg(info, 2, "attributes");
   // Packed as librbd wants them: NUL-terminated keys, NUL-terminated values.
   std::string keys, values;
   size_t count = arr.Length();

@@ -148,11 +148,6 @@ Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) {
   return w->Start();
 }
 
-double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length() || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
-  return info[i].As<Napi::Number>().DoubleValue();
-}
-
 Napi::Value Move(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_trash_move");
   std::string name = StringArg(info, 1, "image name");
@@ -182,7 +177,7 @@ Napi::Value Remove(const Napi::CallbackInfo& info) {
 Napi::Value Restore(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_trash_restore");
   std::string id = StringArg(info, 1, "image id");
-  std::string name = info.Length() > 2 && info[2].IsString() ? StringArg(info, 2, "image name") : std::string();
+  std::string name = OptionalStringArg(info, 2, "image name");
   return Start(info, new CallWorker(info.Env(), "rbd_trash_restore", [h, id, name] {
                  return rbd_trash_restore(h->io, id.c_str(), name.c_str());
                }));
