@@ -15,8 +15,10 @@
 //   globalStatusList(pool, startId, max) → { id, status (mirror_status.h) }[]
 //   infoList(pool, modeFilter (-1: all), startId, max) → { id, mode, info }[]
 //   instanceIdList(pool, startId, max) → [imageId, instanceId][]
-//   imagePromote(pool, imageName, force) / imageDemote(pool, imageName)
 //
+// Promoting and demoting images pool-wide is lib/'s loop over its own Image
+// handles (lib/mirror/), so that the per-image role gate covers it: no image is
+// opened here.
 // Numbers are librbd's enum values; lib/mirror/pool-mirror.ts names them. Tokens and
 // peer keys are secrets: they never go into an error message.
 #include "mirror/pool.h"
@@ -51,8 +53,6 @@ class MirrorCallWorker final : public PromiseWorker {
 
   double number = 0;
   std::string text;
-  // For a lambda making several calls: the one that failed.
-  void SetOp(const char* op) { op_ = op; }
 
  protected:
   int Run() override { return fn_(*this); }
@@ -358,23 +358,6 @@ class InstanceIdPageWorker final : public PromiseWorker {
   size_t len_ = 0;
 };
 
-// rbd_open + one call + rbd_close, for the pool-wide promote/demote.
-int WithImage(MirrorCallWorker& w, rados_ioctx_t io, const std::string& name, const char* op,
-              const std::function<int(rbd_image_t)>& fn) {
-  rbd_image_t image = nullptr;
-  w.SetOp("rbd_open");
-  int rc = rbd_open(io, name.c_str(), &image, nullptr);
-  if (rc < 0) return rc;
-  w.SetOp(op);
-  rc = fn(image);
-  int closed = rbd_close(image);
-  if (rc >= 0 && closed < 0) {
-    w.SetOp("rbd_close");
-    rc = closed;
-  }
-  return rc;
-}
-
 // ---------------------------------------------------------------------------
 
 Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) {
@@ -571,25 +554,6 @@ Napi::Value InstanceIdList(const Napi::CallbackInfo& info) {
   return Start(info, new InstanceIdPageWorker(info.Env(), std::move(h), std::move(start), PageArg(info, 2)));
 }
 
-Napi::Value ImagePromote(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_promote");
-  std::string name = StringArg(info, 1, "image name");
-  bool force = info.Length() > 2 && info[2].ToBoolean().Value();
-  return Call(info, "rbd_mirror_image_promote", Kind::kNone, [h, name, force](MirrorCallWorker& w) {
-    return WithImage(w, h->io, name, "rbd_mirror_image_promote",
-                     [force](rbd_image_t image) { return rbd_mirror_image_promote(image, force); });
-  });
-}
-
-Napi::Value ImageDemote(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_demote");
-  std::string name = StringArg(info, 1, "image name");
-  return Call(info, "rbd_mirror_image_demote", Kind::kNone, [h, name](MirrorCallWorker& w) {
-    return WithImage(w, h->io, name, "rbd_mirror_image_demote",
-                     [](rbd_image_t image) { return rbd_mirror_image_demote(image); });
-  });
-}
-
 }  // namespace
 
 void InitMirrorPool(Napi::Env env, Napi::Object exports) {
@@ -614,8 +578,6 @@ void InitMirrorPool(Napi::Env env, Napi::Object exports) {
       {"globalStatusList", GlobalStatusList},
       {"infoList", InfoList},
       {"instanceIdList", InstanceIdList},
-      {"imagePromote", ImagePromote},
-      {"imageDemote", ImageDemote},
   };
   for (const auto& [name, fn] : fns) area.Set(name, Napi::Function::New(env, fn, name));
 #if XRBD_HAS_MIRROR_REMOTE_NAMESPACE
