@@ -7,6 +7,7 @@
 
 #include "cluster/cluster.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "core/worker.h"
 
 namespace xrbd {
@@ -28,14 +29,15 @@ class ListPoolsWorker final : public PromiseWorker {
     if (int rc = rados_wait_for_latest_osdmap(c_->cluster); rc < 0) return rc;
     op_ = "rados_pool_list";
     size_t len = 1024;
-    for (int tries = 0; tries < 8; tries++) {
-      buf_.assign(len, '\0');
-      int rc = rados_pool_list(c_->cluster, buf_.data(), buf_.size());
-      if (rc < 0) return rc;
-      if (static_cast<size_t>(rc) <= buf_.size()) return 0;
-      len = static_cast<size_t>(rc);  // the list grew: ask again with the size it needs
-    }
-    return -ERANGE;
+    // No -ERANGE here: a list longer than the buffer answers the length it needs.
+    int rc = GrowRetry(len, 1, [&](size_t& cap) {
+      buf_.assign(cap, '\0');
+      int r = rados_pool_list(c_->cluster, buf_.data(), buf_.size());
+      if (r < 0 || static_cast<size_t>(r) <= buf_.size()) return r < 0 ? r : 0;
+      cap = static_cast<size_t>(r);
+      return -ERANGE;
+    });
+    return rc;
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Array out = Napi::Array::New(env);

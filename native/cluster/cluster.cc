@@ -6,6 +6,7 @@
 
 #include "pool/pool.h"
 #include "core/args.h"
+#include "core/erange.h"
 
 namespace xrbd {
 
@@ -165,7 +166,7 @@ Napi::Value ClusterWrap::InstanceId(const Napi::CallbackInfo& info) {
 Napi::Value ClusterWrap::OpenPool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string pool = StringArg(info, 0, "pool name");
-  std::string ns = info.Length() > 1 && info[1].IsString() ? StringArg(info, 1, "namespace") : "";
+  std::string ns = OptionalStringArg(info, 1, "namespace");
   auto cluster = Handle(env, "rados_ioctx_create");
   auto* w = new OpenPoolWorker(env, std::move(cluster), pool, ns);
   w->Pin(info.This());
@@ -177,16 +178,14 @@ Napi::Value ClusterWrap::ConfGet(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = Handle(env, "rados_conf_get");
   std::string key = StringArg(info, 0, "option name");
-  std::string buf(256, '\0');
-  for (;;) {
-    int rc = rados_conf_get(h->cluster, key.c_str(), buf.data(), buf.size());
-    if (rc == -ENAMETOOLONG && buf.size() < (1u << 20)) {
-      buf.assign(buf.size() * 4, '\0');
-      continue;
-    }
-    if (rc < 0) throw ErrnoError(env, rc, "rados_conf_get");
-    return Napi::String::New(env, buf.c_str());
-  }
+  std::string value;
+  // Too small a buffer is -ENAMETOOLONG here, with no size: GrowString doubles it.
+  int rc = GrowString(256, &value, [&](char* buf, size_t& len) {
+    int r = rados_conf_get(h->cluster, key.c_str(), buf, len);
+    return r == -ENAMETOOLONG ? -ERANGE : r;
+  });
+  if (rc < 0) throw ErrnoError(env, rc, "rados_conf_get");
+  return Napi::String::New(env, value);
 }
 
 Napi::Value ClusterWrap::ConfSet(const Napi::CallbackInfo& info) {

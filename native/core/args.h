@@ -1,6 +1,7 @@
-// Argument readers for the native methods. lib/ validates every argument
-// before calling in; these only make sure a wrong call throws a TypeError
-// instead of reading garbage.
+// Argument readers for the native methods: every area reads its arguments
+// with these (none of its own). lib/ validates every argument before calling
+// in; these only make sure a wrong call throws a TypeError (or RangeError)
+// instead of reading garbage. `what` names the argument in the message.
 #pragma once
 
 #include <napi.h>
@@ -19,6 +20,11 @@ inline std::string StringArg(const Napi::CallbackInfo& info, size_t i, const cha
     throw Napi::TypeError::New(info.Env(), std::string(what) + " must not contain NUL bytes");
   }
   return s;
+}
+
+// A string that may be left out: anything but a string is "".
+inline std::string OptionalStringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  return i < info.Length() && info[i].IsString() ? StringArg(info, i, what) : std::string();
 }
 
 // A uint64 given either as a safe integer Number or as a BigInt.
@@ -49,11 +55,90 @@ inline Napi::Value U64ToJs(Napi::Env env, uint64_t v) {
   return Napi::Number::New(env, static_cast<double>(v));
 }
 
+inline uint32_t U32Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  uint64_t v = U64Arg(info, i, what);
+  if (v > UINT32_MAX) throw Napi::RangeError::New(info.Env(), std::string(what) + " is out of range");
+  return static_cast<uint32_t>(v);
+}
+
+// A plain JS number (no BigInt), as a double, an int32 or an int64 (JS's ToInt32 / truncation).
+inline Napi::Number NumberValueArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
+  }
+  return info[i].As<Napi::Number>();
+}
+inline double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  return NumberValueArg(info, i, what).DoubleValue();
+}
+inline int IntArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  return NumberValueArg(info, i, what).Int32Value();
+}
+inline int64_t Int64Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  return NumberValueArg(info, i, what).Int64Value();
+}
+
+// An int32 within [min, max].
+inline int IntArgInRange(const Napi::CallbackInfo& info, size_t i, const char* what, int min, int max) {
+  int n = IntArg(info, i, what);
+  if (n < min || n > max) {
+    throw Napi::RangeError::New(info.Env(), std::string(what) + " must be from " + std::to_string(min) + " to " +
+                                                std::to_string(max));
+  }
+  return n;
+}
+
+// Flags that may be left out (undefined: 0), as a uint32 (JS's ToUint32).
+inline uint32_t OptionalU32Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || info[i].IsUndefined()) return 0;
+  return NumberValueArg(info, i, what).Uint32Value();
+}
+
+// librados op flags (LIBRADOS_OP_FLAG_*) of an I/O call: anything but a number is none.
+inline int OpFlagsArg(const Napi::CallbackInfo& info, size_t i) {
+  return i < info.Length() && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : 0;
+}
+
+inline bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsBoolean()) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a boolean");
+  }
+  return info[i].As<Napi::Boolean>().Value();
+}
+
 inline Napi::Object ObjectArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (i >= info.Length() || !info[i].IsObject()) {
     throw Napi::TypeError::New(info.Env(), std::string(what) + " must be an object");
   }
   return info[i].As<Napi::Object>();
+}
+
+inline Napi::Array ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsArray()) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be an array");
+  }
+  return info[i].As<Napi::Array>();
+}
+
+// A Buffer or any Uint8Array: its bytes are used in place (the caller pins it).
+inline Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsBuffer()) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Buffer or Uint8Array");
+  }
+  return info[i].As<Napi::Buffer<uint8_t>>();
+}
+
+inline Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsFunction()) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a function");
+  }
+  return info[i].As<Napi::Function>();
+}
+
+// A callback that may be left out (undefined or null): then undefined.
+inline Napi::Value OptionalFunctionArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || info[i].IsUndefined() || info[i].IsNull()) return info.Env().Undefined();
+  return FunctionArg(info, i, what);
 }
 
 }  // namespace xrbd

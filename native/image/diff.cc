@@ -97,8 +97,7 @@ Napi::Value Iterate(const Napi::CallbackInfo& info) {
   }
   std::string from = has_from ? StringArg(info, 1, "fromSnapshot") : std::string();
   uint64_t offset = U64Arg(info, 2, "offset"), length = U64Arg(info, 3, "length");
-  if (info.Length() < 5 || !info[4].IsBoolean()) throw Napi::TypeError::New(env, "wholeObject must be a boolean");
-  bool whole = info[4].As<Napi::Boolean>().Value();
+  bool whole = BoolArg(info, 4, "wholeObject");
   uint64_t max = U64Arg(info, 5, "maxExtents");
   if (max == 0) throw Napi::RangeError::New(env, "maxExtents must be at least 1");
   auto* w = new IterateWorker(env, std::move(h), has_from, std::move(from), offset, length, whole, max);

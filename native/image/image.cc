@@ -7,6 +7,7 @@
 
 #include "pool/pool.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "core/image_options.h"
 #include "core/progress.h"
 
@@ -188,15 +189,14 @@ class LockOwnersWorker final : public PromiseWorker {
     if (rc < 0) return rc;
     op_ = "rbd_lock_get_owners";
     size_t max = 8;
-    for (;;) {
-      owners_.assign(max, nullptr);
-      rc = rbd_lock_get_owners(h_->image, &mode_, owners_.data(), &max);
-      if (rc == -ERANGE) continue;
-      if (rc == -ENOENT) return 0;  // nobody holds the lock
-      if (rc < 0) return rc;
-      count_ = max;
-      return 0;
-    }
+    rc = GrowRetry(max, sizeof(char*), [&](size_t& cap) {
+      owners_.assign(cap, nullptr);
+      return rbd_lock_get_owners(h_->image, &mode_, owners_.data(), &cap);
+    });
+    if (rc == -ENOENT) return 0;  // nobody holds the lock
+    if (rc < 0) return rc;
+    count_ = max;
+    return 0;
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
@@ -227,14 +227,13 @@ class WatchersWorker final : public PromiseWorker {
   int Run() override {
     op_ = "rbd_watchers_list";
     size_t max = 8;
-    for (;;) {
-      list_.assign(max, rbd_image_watcher_t{});
-      int rc = rbd_watchers_list(h_->image, list_.data(), &max);
-      if (rc == -ERANGE) continue;
-      if (rc < 0) return rc;
-      count_ = max;
-      return 0;
-    }
+    int rc = GrowRetry(max, sizeof(rbd_image_watcher_t), [&](size_t& cap) {
+      list_.assign(cap, rbd_image_watcher_t{});
+      return rbd_watchers_list(h_->image, list_.data(), &cap);
+    });
+    if (rc < 0) return rc;
+    count_ = max;
+    return 0;
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Array out = Napi::Array::New(env, count_);

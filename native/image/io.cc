@@ -24,17 +24,6 @@ IoTarget Target(const Napi::CallbackInfo& info, const char* op) {
   return {ImageWrap::FromArg(info, 0, op), GetAddonData(info.Env())->aio.get()};
 }
 
-Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length() || !info[i].IsBuffer()) {
-    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Buffer or Uint8Array");
-  }
-  return info[i].As<Napi::Buffer<uint8_t>>();
-}
-
-int FlagsArg(const Napi::CallbackInfo& info, size_t i) {
-  return i < info.Length() && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : 0;
-}
-
 // A read into the caller's Buffer (lib/ allocates one for read(offset, length)):
 // resolves with the bytes read, fewer than asked at the end of the image.
 class ReadOp final : public AioOp {
@@ -61,7 +50,7 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
   IoTarget t = Target(info, "rbd_aio_read2");
   auto buf = BufferArg(info, 1, "buffer");
   uint64_t off = U64Arg(info, 2, "offset");
-  int flags = FlagsArg(info, 3);
+  int flags = OpFlagsArg(info, 3);
   auto* op = new ReadOp(env, std::move(t));
   op->Pin(buf);
   rbd_image_t img = op->image->image;
@@ -76,7 +65,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   IoTarget t = Target(info, "rbd_aio_write2");
   auto buf = BufferArg(info, 1, "buffer");
   uint64_t off = U64Arg(info, 2, "offset");
-  int flags = FlagsArg(info, 3);
+  int flags = OpFlagsArg(info, 3);
   auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_write2");
   op->Pin(buf);
   rbd_image_t img = op->image->image;
@@ -101,7 +90,7 @@ Napi::Value WriteZeroes(const Napi::CallbackInfo& info) {
   IoTarget t = Target(info, "rbd_aio_write_zeroes");
   uint64_t off = U64Arg(info, 1, "offset");
   uint64_t len = U64Arg(info, 2, "length");
-  int flags = FlagsArg(info, 3);
+  int flags = OpFlagsArg(info, 3);
   auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_write_zeroes");
   rbd_image_t img = op->image->image;
   return op->Start(env, [&](rbd_completion_t c) { return rbd_aio_write_zeroes(img, off, len, c, 0, flags); });
@@ -114,7 +103,7 @@ Napi::Value WriteSame(const Napi::CallbackInfo& info) {
   uint64_t off = U64Arg(info, 1, "offset");
   uint64_t len = U64Arg(info, 2, "length");
   auto pattern = BufferArg(info, 3, "pattern");
-  int flags = FlagsArg(info, 4);
+  int flags = OpFlagsArg(info, 4);
   auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_writesame");
   op->Pin(pattern);
   rbd_image_t img = op->image->image;
@@ -133,7 +122,7 @@ Napi::Value CompareAndWrite(const Napi::CallbackInfo& info) {
   auto cmp = BufferArg(info, 2, "compare buffer");
   auto data = BufferArg(info, 3, "write buffer");
   if (cmp.Length() != data.Length()) throw Napi::RangeError::New(env, "compare and write buffers differ in length");
-  int flags = FlagsArg(info, 4);
+  int flags = OpFlagsArg(info, 4);
   auto* op = new CompareAndWriteOp(env, std::move(t));
   op->Pin(cmp);
   op->Pin(data);

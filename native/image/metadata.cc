@@ -8,6 +8,7 @@
 
 #include "image/image.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "core/worker.h"
 
 namespace xrbd {
@@ -24,15 +25,9 @@ class GetWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_metadata_get";
-    size_t len = 256;
-    for (;;) {
-      value_.assign(len, '\0');
-      int rc = rbd_metadata_get(h_->image, key_.c_str(), value_.data(), &len);
-      if (rc == -ERANGE && len > value_.size()) continue;  // len is now the size needed
-      if (rc < 0) return rc;
-      value_.resize(std::strlen(value_.c_str()));  // on success librbd leaves len as it was
-      return 0;
-    }
+    int rc = GrowString(256, &value_,
+                        [&](char* buf, size_t& len) { return rbd_metadata_get(h_->image, key_.c_str(), buf, &len); });
+    return rc < 0 ? rc : 0;
   }
   Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, value_); }
 
@@ -74,16 +69,17 @@ class ListWorker final : public PromiseWorker {
     op_ = "rbd_metadata_list";
     constexpr uint64_t kPage = 64;
     std::string start;
-    size_t keys_len = 4096, vals_len = 16384;
+    size_t keys_len = 4096, vals_len = 16384;  // grown for one page, kept for the next
+    std::vector<char> keys, vals;
     for (;;) {
-      std::vector<char> keys(keys_len), vals(vals_len);
-      size_t kl = keys.size(), vl = vals.size();
-      int rc = rbd_metadata_list(h_->image, start.c_str(), kPage, keys.data(), &kl, vals.data(), &vl);
-      if (rc == -ERANGE) {
-        keys_len = std::max(kl, keys_len * 2);
-        vals_len = std::max(vl, vals_len * 2);
-        continue;
-      }
+      size_t kl = keys_len, vl = vals_len;
+      int rc = GrowRetryPair(kl, vl, [&](size_t& k, size_t& v) {
+        keys.assign(k, '\0');
+        vals.assign(v, '\0');
+        keys_len = k;
+        vals_len = v;
+        return rbd_metadata_list(h_->image, start.c_str(), kPage, keys.data(), &k, vals.data(), &v);
+      });
       if (rc < 0) return rc;
       size_t n = 0;
       const char* k = keys.data();

@@ -13,6 +13,7 @@
 #include "image/image.h"
 #include "pool/pool.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "core/image_options.h"
 #include "core/progress.h"
 #include "core/worker.h"
@@ -246,16 +247,17 @@ class ListWorker final : public PromiseWorker {
   int Run() override {
     rbd_image_t img = h_->image;
     std::vector<rbd_snap_info_t> infos;
-    int max = 16;
-    int n;
+    size_t max = 16;
     op_ = "rbd_snap_list";
-    for (;;) {
-      infos.assign(static_cast<size_t>(max) + 1, rbd_snap_info_t{});
-      n = rbd_snap_list(img, infos.data(), &max);
-      if (n == -ERANGE) continue;  // max now holds the needed count
-      if (n < 0) return n;
-      break;
-    }
+    // Room for one more entry than max: librbd ends the list with an empty one.
+    const int n = GrowRetry(max, sizeof(rbd_snap_info_t), [&](size_t& cap) {
+      infos.assign(cap + 1, rbd_snap_info_t{});
+      int m = static_cast<int>(cap);
+      int rc = rbd_snap_list(img, infos.data(), &m);  // on -ERANGE, m is the count needed
+      cap = m < 0 ? 0 : static_cast<size_t>(m);
+      return rc;
+    });
+    if (n < 0) return n;
     // The list is filled and must be released with rbd_snap_list_end.
     struct ListEnd {
       rbd_snap_info_t* p;
@@ -289,14 +291,13 @@ class ListWorker final : public PromiseWorker {
         }
         e.has_mirror = true;
       } else if (ns == RBD_SNAP_NAMESPACE_TYPE_TRASH) {
-        std::vector<char> orig(256, '\0');
-        while ((rc = rbd_snap_get_trash_namespace(img, e.id, orig.data(), orig.size())) == -ERANGE) orig.assign(orig.size() * 4, '\0');
+        rc = GrowString(256, &e.trash_original_name,
+                        [&](char* buf, size_t& len) { return rbd_snap_get_trash_namespace(img, e.id, buf, len); });
         if (rc == -ENOENT) continue;
         if (rc < 0) {
           op_ = "rbd_snap_get_trash_namespace";
           return rc;
         }
-        e.trash_original_name = orig.data();
       }
       if (ns == RBD_SNAP_NAMESPACE_TYPE_USER) {
         rc = rbd_snap_is_protected(img, e.name.c_str(), &e.is_protected);
@@ -361,13 +362,8 @@ class ByIdWorker final : public PromiseWorker {
         return rbd_snap_get_id(h_->image, name_.c_str(), &id_);
       case Op::kGetName: {
         op_ = "rbd_snap_get_name";
-        std::vector<char> buf(256, '\0');
-        size_t len = buf.size();
-        int rc;
-        while ((rc = rbd_snap_get_name(h_->image, id_, buf.data(), &len)) == -ERANGE) buf.assign(len + 1, '\0'), len = buf.size();
-        if (rc < 0) return rc;
-        name_ = buf.data();
-        return 0;
+        int rc = GrowString(256, &name_, [&](char* buf, size_t& len) { return rbd_snap_get_name(h_->image, id_, buf, &len); });
+        return rc < 0 ? rc : 0;
       }
       case Op::kSetById:
         op_ = "rbd_snap_set_by_id";
@@ -452,14 +448,13 @@ class ChildrenWorker final : public PromiseWorker {
     }
     op_ = descendants ? "rbd_list_descendants" : "rbd_list_children3";
     size_t max = 16;
-    for (;;) {
-      specs_.assign(max, rbd_linked_image_spec_t{});
-      rc = descendants ? rbd_list_descendants(img, specs_.data(), &max) : rbd_list_children3(img, specs_.data(), &max);
-      if (rc == -ERANGE) continue;  // max now holds the needed count
-      if (rc < 0) return rc;
-      count_ = max;
-      return 0;
-    }
+    rc = GrowRetry(max, sizeof(rbd_linked_image_spec_t), [&](size_t& cap) {
+      specs_.assign(cap, rbd_linked_image_spec_t{});
+      return descendants ? rbd_list_descendants(img, specs_.data(), &cap) : rbd_list_children3(img, specs_.data(), &cap);
+    });
+    if (rc < 0) return rc;
+    count_ = max;
+    return 0;
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -492,22 +487,10 @@ Napi::Value Go(W* w, const Napi::CallbackInfo& info) {
   return w->Start();
 }
 
-uint32_t FlagsArg(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || info[i].IsUndefined()) return 0;
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "flags must be a number");
-  return info[i].As<Napi::Number>().Uint32Value();
-}
-
-Napi::Value OptionalFn(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || info[i].IsUndefined() || info[i].IsNull()) return info.Env().Undefined();
-  if (!info[i].IsFunction()) throw Napi::TypeError::New(info.Env(), "onProgress must be a function");
-  return info[i];
-}
-
 Napi::Value Create(const Napi::CallbackInfo& info) {
   auto h = ImageWrap::FromArg(info, 0, "rbd_snap_create2");
   std::string name = StringArg(info, 1, "snapshot name");
-  return Go(new CreateWorker(info.Env(), std::move(h), std::move(name), FlagsArg(info, 2)), info);
+  return Go(new CreateWorker(info.Env(), std::move(h), std::move(name), OptionalU32Arg(info, 2, "flags")), info);
 }
 
 Napi::Value List(const Napi::CallbackInfo& info) {
@@ -518,15 +501,15 @@ Napi::Value List(const Napi::CallbackInfo& info) {
 Napi::Value Remove(const Napi::CallbackInfo& info) {
   auto h = ImageWrap::FromArg(info, 0, "rbd_snap_remove2");
   std::string name = StringArg(info, 1, "snapshot name");
-  uint32_t flags = FlagsArg(info, 2);
-  Napi::Value cb = OptionalFn(info, 3);
+  uint32_t flags = OptionalU32Arg(info, 2, "flags");
+  Napi::Value cb = OptionalFunctionArg(info, 3, "onProgress");
   return Go(new RemoveWorker(info.Env(), std::move(h), std::move(name), flags, cb), info);
 }
 
 Napi::Value Rollback(const Napi::CallbackInfo& info) {
   auto h = ImageWrap::FromArg(info, 0, "rbd_snap_rollback_with_progress");
   std::string name = StringArg(info, 1, "snapshot name");
-  Napi::Value cb = OptionalFn(info, 2);
+  Napi::Value cb = OptionalFunctionArg(info, 2, "onProgress");
   return Go(new RollbackWorker(info.Env(), std::move(h), std::move(name), cb), info);
 }
 

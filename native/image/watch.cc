@@ -161,8 +161,7 @@ class UnwatchWorker final : public PromiseWorker {
 Napi::Value Watch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = ImageWrap::FromArg(info, 0, "rbd_update_watch");
-  if (info.Length() < 2 || !info[1].IsFunction()) throw Napi::TypeError::New(env, "onUpdate must be a function");
-  auto state = std::make_shared<WatchState>(env, std::move(h), info[1].As<Napi::Function>());
+  auto state = std::make_shared<WatchState>(env, std::move(h), FunctionArg(info, 1, "onUpdate"));
   auto* w = new WatchWorker(env, std::move(state));
   w->Pin(info[0]);
   return w->Start();

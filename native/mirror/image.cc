@@ -7,6 +7,7 @@
 
 #include "image/image.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "mirror/status.h"
 #include "core/worker.h"
 
@@ -106,19 +107,9 @@ class InstanceIdWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_mirror_image_get_instance_id";
-    size_t len = 64;
-    for (;;) {
-      std::vector<char> buf(len, '\0');
-      size_t n = buf.size();
-      int rc = rbd_mirror_image_get_instance_id(h_->image, buf.data(), &n);
-      if (rc == -ERANGE && n > buf.size()) {
-        len = n;
-        continue;
-      }
-      if (rc < 0) return rc;
-      id_.assign(buf.data(), strnlen(buf.data(), buf.size()));
-      return 0;
-    }
+    int rc = GrowString(64, &id_,
+                        [&](char* buf, size_t& len) { return rbd_mirror_image_get_instance_id(h_->image, buf, &len); });
+    return rc < 0 ? rc : 0;
   }
   Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, id_); }
 
@@ -190,25 +181,24 @@ class PeerSitesWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_mirror_peer_site_list";
-    int max = 8;
-    for (;;) {
-      std::vector<rbd_mirror_peer_site_t> peers(static_cast<size_t>(max));
-      int n = max;
-      int rc = rbd_mirror_peer_site_list(h_->pool->io, peers.data(), &n);
-      if (rc == -ERANGE && n > max) {
-        max = n;
-        continue;
-      }
-      if (rc < 0) return rc;
-      for (int i = 0; i < n; i++) {
-        const rbd_mirror_peer_site_t& p = peers[static_cast<size_t>(i)];
-        auto s = [](const char* c) { return std::string(c != nullptr ? c : ""); };
-        sites_.push_back({s(p.uuid), s(p.site_name), s(p.mirror_uuid), s(p.client_name),
-                          static_cast<int>(p.direction), static_cast<int64_t>(p.last_seen)});
-      }
-      rbd_mirror_peer_site_list_cleanup(peers.data(), n);
-      return 0;
+    std::vector<rbd_mirror_peer_site_t> peers;
+    size_t n = 8;
+    int rc = GrowRetry(n, sizeof(rbd_mirror_peer_site_t), [&](size_t& cap) {
+      peers.assign(cap, rbd_mirror_peer_site_t{});
+      int count = static_cast<int>(cap);
+      int r = rbd_mirror_peer_site_list(h_->pool->io, peers.data(), &count);
+      cap = count < 0 ? 0 : static_cast<size_t>(count);
+      return r;
+    });
+    if (rc < 0) return rc;
+    for (size_t i = 0; i < n; i++) {
+      const rbd_mirror_peer_site_t& p = peers[i];
+      auto s = [](const char* c) { return std::string(c != nullptr ? c : ""); };
+      sites_.push_back({s(p.uuid), s(p.site_name), s(p.mirror_uuid), s(p.client_name), static_cast<int>(p.direction),
+                        static_cast<int64_t>(p.last_seen)});
     }
+    rbd_mirror_peer_site_list_cleanup(peers.data(), static_cast<int>(n));
+    return 0;
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Array out = Napi::Array::New(env, sites_.size());
@@ -253,11 +243,8 @@ class JournalReadWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_get_id";
-    std::vector<char> id(64, '\0');
-    int rc;
-    while ((rc = rbd_get_id(h_->image, id.data(), id.size())) == -ERANGE) id.assign(id.size() * 2, '\0');
+    int rc = GrowString(64, &id_, [&](char* buf, size_t& len) { return rbd_get_id(h_->image, buf, len); });
     if (rc < 0) return rc;
-    id_ = id.data();
     ReadOp op;
     out_.assign(calls_.size(), nullptr);
     out_len_.assign(calls_.size(), 0);
@@ -370,14 +357,10 @@ class PoolNameWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rados_pool_reverse_lookup";
-    std::vector<char> buf(128, '\0');
-    int rc;
-    while ((rc = rados_pool_reverse_lookup(h_->pool->cluster->cluster, id_, buf.data(), buf.size())) == -ERANGE) {
-      buf.assign(buf.size() * 2, '\0');
-    }
-    if (rc < 0) return rc;
-    name_.assign(buf.data(), strnlen(buf.data(), buf.size()));
-    return 0;
+    int rc = GrowString(128, &name_, [&](char* buf, size_t& len) {
+      return rados_pool_reverse_lookup(h_->pool->cluster->cluster, id_, buf, len);
+    });
+    return rc < 0 ? rc : 0;
   }
   Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, name_); }
 
@@ -393,17 +376,6 @@ Napi::Value StartOn(const Napi::CallbackInfo& info, const char* op, Args&&... ar
   auto* w = new W(info.Env(), std::move(h), std::forward<Args>(args)...);
   w->Pin(info[0]);
   return w->Start();
-}
-
-bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length() || !info[i].IsBoolean()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a boolean");
-  return info[i].As<Napi::Boolean>().Value();
-}
-
-uint32_t U32Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  uint64_t v = U64Arg(info, i, what);
-  if (v > UINT32_MAX) throw Napi::RangeError::New(info.Env(), std::string(what) + " is out of range");
-  return static_cast<uint32_t>(v);
 }
 
 Napi::Value Enable(const Napi::CallbackInfo& info) {
@@ -443,8 +415,7 @@ Napi::Value PeerSites(const Napi::CallbackInfo& info) {
 // journalRead(image, [[method, Buffer input], ...]) → { imageId, replies: Buffer[] }
 Napi::Value JournalRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[1].IsArray()) throw Napi::TypeError::New(env, "calls must be an array");
-  Napi::Array arr = info[1].As<Napi::Array>();
+  Napi::Array arr = ArrayArg(info, 1, "calls");
   std::vector<std::pair<std::string, std::string>> calls;
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value c = arr.Get(i);
@@ -474,8 +445,7 @@ Napi::Value JournalTail(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value PoolName(const Napi::CallbackInfo& info) {
-  if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "pool id must be a number");
-  int64_t id = info[1].As<Napi::Number>().Int64Value();
+  int64_t id = Int64Arg(info, 1, "pool id");
   return StartOn<PoolNameWorker>(info, "rados_pool_reverse_lookup", id);
 }
 

@@ -15,8 +15,10 @@
 //   globalStatusList(pool, startId, max) → { id, status (mirror_status.h) }[]
 //   infoList(pool, modeFilter (-1: all), startId, max) → { id, mode, info }[]
 //   instanceIdList(pool, startId, max) → [imageId, instanceId][]
-//   imagePromote(pool, imageName, force) / imageDemote(pool, imageName)
 //
+// Promoting and demoting images pool-wide is lib/'s loop over its own Image
+// handles (lib/mirror/), so that the per-image role gate covers it: no image is
+// opened here.
 // Numbers are librbd's enum values; lib/mirror/pool-mirror.ts names them. Tokens and
 // peer keys are secrets: they never go into an error message.
 #include "mirror/pool.h"
@@ -31,15 +33,13 @@
 #include "cluster/capabilities.h"
 #include "pool/pool.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "mirror/status.h"
 #include "core/worker.h"
 
 namespace xrbd {
 
 namespace {
-
-// Enough retries for any list that grows between two calls.
-constexpr int kMaxRetries = 8;
 
 // A librbd call whose result is nothing, a number or a string, computed on the
 // worker thread by the lambda (which touches only what it captured).
@@ -53,8 +53,6 @@ class MirrorCallWorker final : public PromiseWorker {
 
   double number = 0;
   std::string text;
-  // For a lambda making several calls: the one that failed.
-  void SetOp(const char* op) { op_ = op; }
 
  protected:
   int Run() override { return fn_(*this); }
@@ -74,22 +72,10 @@ class MirrorCallWorker final : public PromiseWorker {
   std::function<int(MirrorCallWorker&)> fn_;
 };
 
-// The "give me a buffer, I tell you the size" dance: librbd answers -ERANGE
-// and (usually) the length it needs, NUL included.
+// A string answer: librbd answers -ERANGE and the length it needs, NUL included.
 int GetString(const std::function<int(char*, size_t*)>& fn, std::string* out) {
-  std::vector<char> buf(256);
-  for (int i = 0; i < kMaxRetries; i++) {
-    size_t len = buf.size();
-    int rc = fn(buf.data(), &len);
-    if (rc == -ERANGE) {
-      buf.assign(len > buf.size() ? len : buf.size() * 2, '\0');
-      continue;
-    }
-    if (rc < 0) return rc;
-    out->assign(buf.data(), strnlen(buf.data(), buf.size()));
-    return 0;
-  }
-  return -ERANGE;
+  int rc = GrowString(256, out, [&](char* buf, size_t& len) { return fn(buf, &len); });
+  return rc < 0 ? rc : 0;
 }
 
 struct Peer {
@@ -106,26 +92,24 @@ class PeerListWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_mirror_peer_site_list";
-    int max = 8;
-    for (int i = 0; i < kMaxRetries; i++) {
-      std::vector<rbd_mirror_peer_site_t> raw(static_cast<size_t>(max));
-      int n = max;
-      int rc = rbd_mirror_peer_site_list(h_->io, raw.data(), &n);
-      if (rc == -ERANGE) {
-        max = n > max ? n : max * 2;
-        continue;
-      }
-      if (rc < 0) return rc;
-      for (int j = 0; j < n; j++) {
-        const auto& p = raw[static_cast<size_t>(j)];
-        peers_.push_back(Peer{p.uuid ? p.uuid : "", p.site_name ? p.site_name : "", p.mirror_uuid ? p.mirror_uuid : "",
-                              p.client_name ? p.client_name : "", static_cast<int>(p.direction),
-                              static_cast<double>(p.last_seen)});
-      }
-      rbd_mirror_peer_site_list_cleanup(raw.data(), n);
-      return 0;
+    std::vector<rbd_mirror_peer_site_t> raw;
+    size_t n = 8;
+    int rc = GrowRetry(n, sizeof(rbd_mirror_peer_site_t), [&](size_t& cap) {
+      raw.assign(cap, rbd_mirror_peer_site_t{});
+      int count = static_cast<int>(cap);
+      int r = rbd_mirror_peer_site_list(h_->io, raw.data(), &count);
+      cap = count < 0 ? 0 : static_cast<size_t>(count);
+      return r;
+    });
+    if (rc < 0) return rc;
+    for (size_t j = 0; j < n; j++) {
+      const auto& p = raw[j];
+      peers_.push_back(Peer{p.uuid ? p.uuid : "", p.site_name ? p.site_name : "", p.mirror_uuid ? p.mirror_uuid : "",
+                            p.client_name ? p.client_name : "", static_cast<int>(p.direction),
+                            static_cast<double>(p.last_seen)});
     }
-    return -ERANGE;
+    rbd_mirror_peer_site_list_cleanup(raw.data(), static_cast<int>(n));
+    return 0;
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -182,24 +166,19 @@ class GetAttributesWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_mirror_peer_site_get_attributes";
-    std::vector<char> keys(1024), values(4096);
-    for (int i = 0; i < kMaxRetries; i++) {
-      size_t klen = keys.size(), vlen = values.size(), count = 0;
-      int rc = rbd_mirror_peer_site_get_attributes(h_->io, uuid_.c_str(), keys.data(), &klen, values.data(), &vlen,
-                                                   &count);
-      if (rc == -ERANGE) {
-        keys.assign(klen > keys.size() ? klen : keys.size() * 2, '\0');
-        values.assign(vlen > values.size() ? vlen : values.size() * 2, '\0');
-        continue;
-      }
-      if (rc < 0) return rc;
-      keys.resize(klen < keys.size() ? klen : keys.size());
-      values.resize(vlen < values.size() ? vlen : values.size());
-      auto k = SplitNul(keys, count), v = SplitNul(values, count);
-      for (size_t j = 0; j < k.size() && j < v.size(); j++) pairs_.emplace_back(k[j], v[j]);
-      return 0;
-    }
-    return -ERANGE;
+    std::vector<char> keys, values;
+    size_t klen = 1024, vlen = 4096, count = 0;
+    int rc = GrowRetryPair(klen, vlen, [&](size_t& kl, size_t& vl) {
+      keys.assign(kl, '\0');
+      values.assign(vl, '\0');
+      return rbd_mirror_peer_site_get_attributes(h_->io, uuid_.c_str(), keys.data(), &kl, values.data(), &vl, &count);
+    });
+    if (rc < 0) return rc;
+    keys.resize(klen < keys.size() ? klen : keys.size());
+    values.resize(vlen < values.size() ? vlen : values.size());
+    auto k = SplitNul(keys, count), v = SplitNul(values, count);
+    for (size_t j = 0; j < k.size() && j < v.size(); j++) pairs_.emplace_back(k[j], v[j]);
+    return 0;
   }
 
   Napi::Value Result(Napi::Env env) override { return PairsToJs(env, pairs_); }
@@ -218,18 +197,18 @@ class SummaryWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_mirror_image_status_summary";
-    size_t max = 16;  // librbd knows 7 states; it answers -ERANGE without a size when that is too few
-    for (int i = 0; i < kMaxRetries; i++, max *= 2) {
-      std::vector<rbd_mirror_image_status_state_t> states(max);
-      std::vector<int> counts(max);
-      size_t n = max;
-      int rc = rbd_mirror_image_status_summary(h_->io, states.data(), counts.data(), &n);
-      if (rc == -ERANGE) continue;
-      if (rc < 0) return rc;
-      for (size_t j = 0; j < n && j < max; j++) rows_.emplace_back(static_cast<int>(states[j]), counts[j]);
-      return 0;
-    }
-    return -ERANGE;
+    // librbd knows 7 states; it answers -ERANGE without a size when 16 are too few.
+    std::vector<rbd_mirror_image_status_state_t> states;
+    std::vector<int> counts;
+    size_t n = 16;
+    int rc = GrowRetry(n, sizeof(rbd_mirror_image_status_state_t) + sizeof(int), [&](size_t& cap) {
+      states.assign(cap, rbd_mirror_image_status_state_t{});
+      counts.assign(cap, 0);
+      return rbd_mirror_image_status_summary(h_->io, states.data(), counts.data(), &cap);
+    });
+    if (rc < 0) return rc;
+    for (size_t j = 0; j < n && j < states.size(); j++) rows_.emplace_back(static_cast<int>(states[j]), counts[j]);
+    return 0;
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -379,23 +358,6 @@ class InstanceIdPageWorker final : public PromiseWorker {
   size_t len_ = 0;
 };
 
-// rbd_open + one call + rbd_close, for the pool-wide promote/demote.
-int WithImage(MirrorCallWorker& w, rados_ioctx_t io, const std::string& name, const char* op,
-              const std::function<int(rbd_image_t)>& fn) {
-  rbd_image_t image = nullptr;
-  w.SetOp("rbd_open");
-  int rc = rbd_open(io, name.c_str(), &image, nullptr);
-  if (rc < 0) return rc;
-  w.SetOp(op);
-  rc = fn(image);
-  int closed = rbd_close(image);
-  if (rc >= 0 && closed < 0) {
-    w.SetOp("rbd_close");
-    rc = closed;
-  }
-  return rc;
-}
-
 // ---------------------------------------------------------------------------
 
 Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) {
@@ -403,17 +365,9 @@ Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) {
   return w->Start();
 }
 
-int IntArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length() || !info[i].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
-  }
-  return info[i].As<Napi::Number>().Int32Value();
-}
-
+// The page size of a paged list.
 size_t PageArg(const Napi::CallbackInfo& info, size_t i) {
-  int n = IntArg(info, i, "max");
-  if (n < 1 || n > 4096) throw Napi::RangeError::New(info.Env(), "max must be from 1 to 4096");
-  return static_cast<size_t>(n);
+  return static_cast<size_t>(IntArgInRange(info, i, "max", 1, 4096));
 }
 
 using Kind = MirrorCallWorker::Kind;
@@ -557,8 +511,7 @@ Napi::Value PeerGetAttributes(const Napi::CallbackInfo& info) {
 Napi::Value PeerSetAttributes(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_attributes");
   std::string uuid = StringArg(info, 1, "peer uuid");
-  if (info.Length() < 3 || !info[2].IsArray()) throw Napi::TypeError::New(info.Env(), "attributes must be an array");
-  Napi::Array arr = info[2].As<Napi::Array>();
+  Napi::Array arr = ArrayArg(info, 2, "attributes");
   // Packed as librbd wants them: NUL-terminated keys, NUL-terminated values.
   std::string keys, values;
   size_t count = arr.Length();
@@ -601,25 +554,6 @@ Napi::Value InstanceIdList(const Napi::CallbackInfo& info) {
   return Start(info, new InstanceIdPageWorker(info.Env(), std::move(h), std::move(start), PageArg(info, 2)));
 }
 
-Napi::Value ImagePromote(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_promote");
-  std::string name = StringArg(info, 1, "image name");
-  bool force = info.Length() > 2 && info[2].ToBoolean().Value();
-  return Call(info, "rbd_mirror_image_promote", Kind::kNone, [h, name, force](MirrorCallWorker& w) {
-    return WithImage(w, h->io, name, "rbd_mirror_image_promote",
-                     [force](rbd_image_t image) { return rbd_mirror_image_promote(image, force); });
-  });
-}
-
-Napi::Value ImageDemote(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_demote");
-  std::string name = StringArg(info, 1, "image name");
-  return Call(info, "rbd_mirror_image_demote", Kind::kNone, [h, name](MirrorCallWorker& w) {
-    return WithImage(w, h->io, name, "rbd_mirror_image_demote",
-                     [](rbd_image_t image) { return rbd_mirror_image_demote(image); });
-  });
-}
-
 }  // namespace
 
 void InitMirrorPool(Napi::Env env, Napi::Object exports) {
@@ -644,8 +578,6 @@ void InitMirrorPool(Napi::Env env, Napi::Object exports) {
       {"globalStatusList", GlobalStatusList},
       {"infoList", InfoList},
       {"instanceIdList", InstanceIdList},
-      {"imagePromote", ImagePromote},
-      {"imageDemote", ImageDemote},
   };
   for (const auto& [name, fn] : fns) area.Set(name, Napi::Function::New(env, fn, name));
 #if XRBD_HAS_MIRROR_REMOTE_NAMESPACE

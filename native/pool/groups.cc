@@ -24,6 +24,7 @@
 
 #include "pool/pool.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "core/progress.h"
 #include "core/worker.h"
 
@@ -38,23 +39,9 @@ class ListWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_group_list";
-    std::vector<char> buf(1024);  // librbd wants a non-null buffer even for an empty list
-    for (;;) {
-      size_t size = buf.size();
-      int rc = rbd_group_list(h_->io, buf.data(), &size);
-      if (rc == -ERANGE && size > buf.size()) {
-        buf.resize(size);
-        continue;
-      }
-      if (rc < 0) return rc;
-      size_t used = static_cast<size_t>(rc) < buf.size() ? static_cast<size_t>(rc) : buf.size();
-      for (size_t i = 0; i < used;) {
-        size_t len = strnlen(buf.data() + i, used - i);
-        if (len > 0) names_.emplace_back(buf.data() + i, len);
-        i += len + 1;
-      }
-      return 0;
-    }
+    // librbd wants a non-null buffer even for an empty list.
+    int rc = GrowNames(1024, &names_, [&](char* buf, size_t& len) { return rbd_group_list(h_->io, buf, &len); });
+    return rc < 0 ? rc : 0;
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -84,23 +71,18 @@ class ListImagesWorker final : public PromiseWorker {
 
   int Run() override {
     op_ = "rbd_group_image_list";
-    size_t max = 16;
-    for (;;) {
-      std::vector<rbd_group_image_info_t> raw(max);
-      size_t n = raw.size();
-      int rc = rbd_group_image_list(h_->io, group_.c_str(), raw.data(), sizeof(rbd_group_image_info_t), &n);
-      if (rc == -ERANGE && n > raw.size()) {
-        max = n;
-        continue;
-      }
-      if (rc < 0) return rc;
-      for (size_t i = 0; i < n; i++) {
-        rows_.push_back(Row{raw[i].name != nullptr ? raw[i].name : "", raw[i].pool, static_cast<int>(raw[i].state),
-                            false, ""});
-      }
-      rbd_group_image_list_cleanup(raw.data(), sizeof(rbd_group_image_info_t), n);
-      break;
+    std::vector<rbd_group_image_info_t> raw;
+    size_t n = 16;
+    int rc = GrowRetry(n, sizeof(rbd_group_image_info_t), [&](size_t& cap) {
+      raw.assign(cap, rbd_group_image_info_t{});
+      return rbd_group_image_list(h_->io, group_.c_str(), raw.data(), sizeof(rbd_group_image_info_t), &cap);
+    });
+    if (rc < 0) return rc;
+    for (size_t i = 0; i < n; i++) {
+      rows_.push_back(Row{raw[i].name != nullptr ? raw[i].name : "", raw[i].pool, static_cast<int>(raw[i].state),
+                          false, ""});
     }
+    rbd_group_image_list_cleanup(raw.data(), sizeof(rbd_group_image_info_t), n);
     // Pool ids → names from the client's OSD map: local, no round trip.
     for (auto& r : rows_) {
       char name[256];
@@ -141,22 +123,18 @@ class ListSnapshotsWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_group_snap_list";
-    size_t max = 16;
-    for (;;) {
-      std::vector<rbd_group_snap_info_t> raw(max);
-      size_t n = raw.size();
-      int rc = rbd_group_snap_list(h_->io, group_.c_str(), raw.data(), sizeof(rbd_group_snap_info_t), &n);
-      if (rc == -ERANGE && n > raw.size()) {
-        max = n;
-        continue;
-      }
-      if (rc < 0) return rc;
-      for (size_t i = 0; i < n; i++) {
-        snaps_.emplace_back(raw[i].name != nullptr ? raw[i].name : "", static_cast<int>(raw[i].state));
-      }
-      rbd_group_snap_list_cleanup(raw.data(), sizeof(rbd_group_snap_info_t), n);
-      return 0;
+    std::vector<rbd_group_snap_info_t> raw;
+    size_t n = 16;
+    int rc = GrowRetry(n, sizeof(rbd_group_snap_info_t), [&](size_t& cap) {
+      raw.assign(cap, rbd_group_snap_info_t{});
+      return rbd_group_snap_list(h_->io, group_.c_str(), raw.data(), sizeof(rbd_group_snap_info_t), &cap);
+    });
+    if (rc < 0) return rc;
+    for (size_t i = 0; i < n; i++) {
+      snaps_.emplace_back(raw[i].name != nullptr ? raw[i].name : "", static_cast<int>(raw[i].state));
     }
+    rbd_group_snap_list_cleanup(raw.data(), sizeof(rbd_group_snap_info_t), n);
+    return 0;
   }
 
   Napi::Value Result(Napi::Env env) override {

@@ -15,6 +15,7 @@
 
 #include "pool/pool.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "core/worker.h"
 
 namespace xrbd {
@@ -30,25 +31,8 @@ class ListWorker final : public PromiseWorker {
   int Run() override {
     op_ = "rbd_namespace_list";
     // librbd wants a non-null buffer even for an empty list.
-    std::vector<char> buf(1024);
-    for (;;) {
-      size_t size = buf.size();
-      int rc = rbd_namespace_list(h_->io, buf.data(), &size);
-      if (rc == -ERANGE && size > buf.size()) {
-        buf.resize(size);
-        continue;
-      }
-      if (rc < 0) return rc;
-      // NUL-separated names; rc is the length used.
-      size_t used = static_cast<size_t>(rc) < buf.size() ? static_cast<size_t>(rc) : buf.size();
-      for (size_t i = 0; i < used;) {
-        size_t len = strnlen(buf.data() + i, used - i);
-        std::string s(buf.data() + i, len);
-        i += len + 1;
-        if (!s.empty()) names_.push_back(std::move(s));
-      }
-      return 0;
-    }
+    int rc = GrowNames(1024, &names_, [&](char* buf, size_t& len) { return rbd_namespace_list(h_->io, buf, &len); });
+    return rc < 0 ? rc : 0;
   }
 
   Napi::Value Result(Napi::Env env) override {

@@ -6,6 +6,7 @@
 
 #include "image/image.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "core/image_options.h"
 #include "core/progress.h"
 
@@ -41,17 +42,16 @@ class ListImagesWorker final : public PromiseWorker {
   int Run() override {
     op_ = "rbd_list2";
     size_t max = 64;
-    for (;;) {
-      specs_.resize(max);
-      int rc = rbd_list2(h_->io, specs_.data(), &max);
-      if (rc == -ERANGE) continue;  // max now holds the needed count
-      if (rc < 0) {
-        specs_.clear();
-        return rc;
-      }
-      specs_.resize(max);
-      return 0;
+    int rc = GrowRetry(max, sizeof(rbd_image_spec_t), [&](size_t& cap) {
+      specs_.assign(cap, rbd_image_spec_t{});
+      return rbd_list2(h_->io, specs_.data(), &cap);  // on -ERANGE, cap is the count needed
+    });
+    if (rc < 0) {
+      specs_.clear();
+      return rc;
     }
+    specs_.resize(max);
+    return 0;
   }
 
   Napi::Value Result(Napi::Env env) override {

@@ -20,6 +20,7 @@
 
 #include "pool/pool.h"
 #include "core/args.h"
+#include "core/erange.h"
 #include "core/progress.h"
 #include "core/worker.h"
 
@@ -58,21 +59,17 @@ class ListWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_trash_list";
-    size_t max = 32;
-    for (;;) {
-      std::vector<rbd_trash_image_info_t> raw(max == 0 ? 1 : max);
-      size_t n = raw.size();
-      int rc = rbd_trash_list(h_->io, raw.data(), &n);
-      if (rc == -ERANGE && n > raw.size()) {
-        max = n;  // the count it needs
-        continue;
-      }
-      if (rc < 0) return rc;
-      entries_.reserve(n);
-      for (size_t i = 0; i < n; i++) entries_.push_back(Entry::From(raw[i]));
-      rbd_trash_list_cleanup(raw.data(), n);
-      return 0;
-    }
+    std::vector<rbd_trash_image_info_t> raw;
+    size_t n = 32;
+    int rc = GrowRetry(n, sizeof(rbd_trash_image_info_t), [&](size_t& cap) {
+      raw.assign(cap, rbd_trash_image_info_t{});
+      return rbd_trash_list(h_->io, raw.data(), &cap);  // on -ERANGE, cap is the count it needs
+    });
+    if (rc < 0) return rc;
+    entries_.reserve(n);
+    for (size_t i = 0; i < n; i++) entries_.push_back(Entry::From(raw[i]));
+    rbd_trash_list_cleanup(raw.data(), n);
+    return 0;
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -151,11 +148,6 @@ Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) {
   return w->Start();
 }
 
-double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length() || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number");
-  return info[i].As<Napi::Number>().DoubleValue();
-}
-
 Napi::Value Move(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_trash_move");
   std::string name = StringArg(info, 1, "image name");
@@ -185,7 +177,7 @@ Napi::Value Remove(const Napi::CallbackInfo& info) {
 Napi::Value Restore(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_trash_restore");
   std::string id = StringArg(info, 1, "image id");
-  std::string name = info.Length() > 2 && info[2].IsString() ? StringArg(info, 2, "image name") : std::string();
+  std::string name = OptionalStringArg(info, 2, "image name");
   return Start(info, new CallWorker(info.Env(), "rbd_trash_restore", [h, id, name] {
                  return rbd_trash_restore(h->io, id.c_str(), name.c_str());
                }));
