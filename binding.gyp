@@ -19,6 +19,7 @@
         "native/image/snapshots.cc",
         "native/image/watch.cc",
         "native/mirror/pool.cc",
+        "native/mirror/peers.cc",
         "native/mirror/image.cc"
       ],
       "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],
