@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/core/exit_guard.cc",
+        "native/core/constants.cc",
         "native/cluster/cluster.cc",
         "native/cluster/admin.cc",
         "native/cluster/capabilities.cc",
