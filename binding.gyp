@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/core/exit_guard.cc",
+        "native/core/constants.cc",
         "native/cluster/cluster.cc",
         "native/cluster/admin.cc",
         "native/cluster/capabilities.cc",
@@ -19,6 +20,7 @@
         "native/image/snapshots.cc",
         "native/image/watch.cc",
         "native/mirror/pool.cc",
+        "native/mirror/peers.cc",
         "native/mirror/image.cc"
       ],
       "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],

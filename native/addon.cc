@@ -4,6 +4,7 @@
 #include "cluster/admin.h"
 #include "cluster/capabilities.h"
 #include "cluster/cluster.h"
+#include "core/constants.h"
 #include "image/diff.h"
 #include "pool/groups.h"
 #include "image/image.h"
@@ -72,6 +73,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Image", image);
   exports.Set("versions", Napi::Function::New<Versions>(env, "versions"));
   exports.Set("liveHandles", Napi::Function::New<LiveHandles>(env, "liveHandles"));
+  InitConstants(env, exports);  // librbd/librados enum and flag values, from the headers
 
   // API areas: plain functions taking a wrapped handle first.
   InitCapabilities(env, exports);

@@ -362,7 +362,8 @@ class ByIdWorker final : public PromiseWorker {
         return rbd_snap_get_id(h_->image, name_.c_str(), &id_);
       case Op::kGetName: {
         op_ = "rbd_snap_get_name";
-        int rc = GrowString(256, &name_, [&](char* buf, size_t& len) { return rbd_snap_get_name(h_->image, id_, buf, &len); });
+        int rc = GrowString(256, &name_,
+                            [&](char* buf, size_t& len) { return rbd_snap_get_name(h_->image, id_, buf, &len); });
         return rc < 0 ? rc : 0;
       }
       case Op::kSetById:

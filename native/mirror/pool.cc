@@ -34,6 +34,7 @@
 #include "pool/pool.h"
 #include "core/args.h"
 #include "core/erange.h"
+#include "mirror/peers.h"
 #include "mirror/status.h"
 #include "core/worker.h"
 
@@ -41,97 +42,11 @@ namespace xrbd {
 
 namespace {
 
-// A librbd call whose result is nothing, a number or a string, computed on the
-// worker thread by the lambda (which touches only what it captured).
-class MirrorCallWorker final : public PromiseWorker {
- public:
-  enum class Kind { kNone, kNumber, kString };
-  MirrorCallWorker(Napi::Env env, const char* op, Kind kind, std::function<int(MirrorCallWorker&)> fn)
-      : PromiseWorker(env, "xrbd:mirrorPool"), kind_(kind), fn_(std::move(fn)) {
-    op_ = op;
-  }
-
-  double number = 0;
-  std::string text;
-
- protected:
-  int Run() override { return fn_(*this); }
-  Napi::Value Result(Napi::Env env) override {
-    switch (kind_) {
-      case Kind::kNumber:
-        return Napi::Number::New(env, number);
-      case Kind::kString:
-        return Napi::String::New(env, text);
-      default:
-        return env.Undefined();
-    }
-  }
-
- private:
-  Kind kind_;
-  std::function<int(MirrorCallWorker&)> fn_;
-};
-
 // A string answer: librbd answers -ERANGE and the length it needs, NUL included.
 int GetString(const std::function<int(char*, size_t*)>& fn, std::string* out) {
   int rc = GrowString(256, out, [&](char* buf, size_t& len) { return fn(buf, &len); });
   return rc < 0 ? rc : 0;
 }
-
-struct Peer {
-  std::string uuid, site_name, mirror_uuid, client_name;
-  int direction = 0;
-  double last_seen = 0;
-};
-
-class PeerListWorker final : public PromiseWorker {
- public:
-  PeerListWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h)
-      : PromiseWorker(env, "xrbd:mirrorPool.peerList"), h_(std::move(h)) {}
-
- protected:
-  int Run() override {
-    op_ = "rbd_mirror_peer_site_list";
-    std::vector<rbd_mirror_peer_site_t> raw;
-    size_t n = 8;
-    int rc = GrowRetry(n, sizeof(rbd_mirror_peer_site_t), [&](size_t& cap) {
-      raw.assign(cap, rbd_mirror_peer_site_t{});
-      int count = static_cast<int>(cap);
-      int r = rbd_mirror_peer_site_list(h_->io, raw.data(), &count);
-      cap = count < 0 ? 0 : static_cast<size_t>(count);
-      return r;
-    });
-    if (rc < 0) return rc;
-    for (size_t j = 0; j < n; j++) {
-      const auto& p = raw[j];
-      peers_.push_back(Peer{p.uuid ? p.uuid : "", p.site_name ? p.site_name : "", p.mirror_uuid ? p.mirror_uuid : "",
-                            p.client_name ? p.client_name : "", static_cast<int>(p.direction),
-                            static_cast<double>(p.last_seen)});
-    }
-    rbd_mirror_peer_site_list_cleanup(raw.data(), static_cast<int>(n));
-    return 0;
-  }
-
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, peers_.size());
-    for (size_t i = 0; i < peers_.size(); i++) {
-      const Peer& p = peers_[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("uuid", p.uuid);
-      o.Set("direction", p.direction);
-      o.Set("siteName", p.site_name);
-      o.Set("mirrorUuid", p.mirror_uuid);
-      o.Set("clientName", p.client_name);
-      o.Set("lastSeen", p.last_seen);
-      out.Set(static_cast<uint32_t>(i), o);
-    }
-    return out;
-  }
-
- private:
-  std::shared_ptr<IoCtxHandle> h_;
-  std::vector<Peer> peers_;
-};
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
@@ -360,28 +275,30 @@ class InstanceIdPageWorker final : public PromiseWorker {
 
 // ---------------------------------------------------------------------------
 
-Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) {
-  w->Pin(info[0]);
-  return w->Start();
-}
-
 // The page size of a paged list.
 size_t PageArg(const Napi::CallbackInfo& info, size_t i) {
   return static_cast<size_t>(IntArgInRange(info, i, "max", 1, 4096));
 }
 
-using Kind = MirrorCallWorker::Kind;
+Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) { return StartOnFirstArg(info, w); }
 
-Napi::Value Call(const Napi::CallbackInfo& info, const char* op, Kind kind, std::function<int(MirrorCallWorker&)> fn) {
-  return Start(info, new MirrorCallWorker(info.Env(), op, kind, std::move(fn)));
+// One librbd call on the pool: nothing, a number or a string out.
+Napi::Value Call(const Napi::CallbackInfo& info, const char* op, std::function<int()> fn) {
+  return Start(info, new CallWorker(info.Env(), op, std::move(fn)));
+}
+Napi::Value CallForNumber(const Napi::CallbackInfo& info, const char* op, std::function<int(double&)> fn) {
+  return Start(info, new ValueCallWorker<double>(info.Env(), op, std::move(fn)));
+}
+Napi::Value CallForString(const Napi::CallbackInfo& info, const char* op, std::function<int(std::string&)> fn) {
+  return Start(info, new ValueCallWorker<std::string>(info.Env(), op, std::move(fn)));
 }
 
 Napi::Value ModeGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_mode_get");
-  return Call(info, "rbd_mirror_mode_get", Kind::kNumber, [h](MirrorCallWorker& w) {
+  return CallForNumber(info, "rbd_mirror_mode_get", [h](double& out) {
     rbd_mirror_mode_t mode = RBD_MIRROR_MODE_DISABLED;
     int rc = rbd_mirror_mode_get(h->io, &mode);
-    w.number = static_cast<double>(mode);
+    out = static_cast<double>(mode);
     return rc;
   });
 }
@@ -389,56 +306,52 @@ Napi::Value ModeGet(const Napi::CallbackInfo& info) {
 Napi::Value ModeSet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_mode_set");
   int mode = IntArg(info, 1, "mode");
-  return Call(info, "rbd_mirror_mode_set", Kind::kNone, [h, mode](MirrorCallWorker&) {
-    return rbd_mirror_mode_set(h->io, static_cast<rbd_mirror_mode_t>(mode));
-  });
+  return Call(info, "rbd_mirror_mode_set",
+              [h, mode] { return rbd_mirror_mode_set(h->io, static_cast<rbd_mirror_mode_t>(mode)); });
 }
 
 Napi::Value UuidGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_uuid_get");
-  return Call(info, "rbd_mirror_uuid_get", Kind::kString, [h](MirrorCallWorker& w) {
-    return GetString([&](char* buf, size_t* len) { return rbd_mirror_uuid_get(h->io, buf, len); }, &w.text);
+  return CallForString(info, "rbd_mirror_uuid_get", [h](std::string& out) {
+    return GetString([&](char* buf, size_t* len) { return rbd_mirror_uuid_get(h->io, buf, len); }, &out);
   });
 }
 
 #if XRBD_HAS_MIRROR_REMOTE_NAMESPACE
 Napi::Value RemoteNamespaceGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_remote_namespace_get");
-  return Call(info, "rbd_mirror_remote_namespace_get", Kind::kString, [h](MirrorCallWorker& w) {
-    return GetString([&](char* buf, size_t* len) { return rbd_mirror_remote_namespace_get(h->io, buf, len); },
-                     &w.text);
+  return CallForString(info, "rbd_mirror_remote_namespace_get", [h](std::string& out) {
+    return GetString([&](char* buf, size_t* len) { return rbd_mirror_remote_namespace_get(h->io, buf, len); }, &out);
   });
 }
 
 Napi::Value RemoteNamespaceSet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_remote_namespace_set");
   std::string ns = StringArg(info, 1, "remote namespace");
-  return Call(info, "rbd_mirror_remote_namespace_set", Kind::kNone,
-              [h, ns](MirrorCallWorker&) { return rbd_mirror_remote_namespace_set(h->io, ns.c_str()); });
+  return Call(info, "rbd_mirror_remote_namespace_set",
+              [h, ns] { return rbd_mirror_remote_namespace_set(h->io, ns.c_str()); });
 }
 #endif
 
 Napi::Value SiteNameGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_site_name_get");
-  return Call(info, "rbd_mirror_site_name_get", Kind::kString, [h](MirrorCallWorker& w) {
+  return CallForString(info, "rbd_mirror_site_name_get", [h](std::string& out) {
     return GetString([&](char* buf, size_t* len) { return rbd_mirror_site_name_get(h->cluster->cluster, buf, len); },
-                     &w.text);
+                     &out);
   });
 }
 
 Napi::Value SiteNameSet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_site_name_set");
   std::string name = StringArg(info, 1, "site name");
-  return Call(info, "rbd_mirror_site_name_set", Kind::kNone, [h, name](MirrorCallWorker&) {
-    return rbd_mirror_site_name_set(h->cluster->cluster, name.c_str());
-  });
+  return Call(info, "rbd_mirror_site_name_set",
+              [h, name] { return rbd_mirror_site_name_set(h->cluster->cluster, name.c_str()); });
 }
 
 Napi::Value BootstrapCreate(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_bootstrap_create");
-  return Call(info, "rbd_mirror_peer_bootstrap_create", Kind::kString, [h](MirrorCallWorker& w) {
-    return GetString([&](char* buf, size_t* len) { return rbd_mirror_peer_bootstrap_create(h->io, buf, len); },
-                     &w.text);
+  return CallForString(info, "rbd_mirror_peer_bootstrap_create", [h](std::string& out) {
+    return GetString([&](char* buf, size_t* len) { return rbd_mirror_peer_bootstrap_create(h->io, buf, len); }, &out);
   });
 }
 
@@ -446,7 +359,7 @@ Napi::Value BootstrapImport(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_bootstrap_import");
   int direction = IntArg(info, 1, "direction");
   std::string token = StringArg(info, 2, "token");
-  return Call(info, "rbd_mirror_peer_bootstrap_import", Kind::kNone, [h, direction, token](MirrorCallWorker&) {
+  return Call(info, "rbd_mirror_peer_bootstrap_import", [h, direction, token] {
     return rbd_mirror_peer_bootstrap_import(h->io, static_cast<rbd_mirror_peer_direction_t>(direction), token.c_str());
   });
 }
@@ -456,11 +369,11 @@ Napi::Value PeerAdd(const Napi::CallbackInfo& info) {
   int direction = IntArg(info, 1, "direction");
   std::string site = StringArg(info, 2, "site name");
   std::string client = StringArg(info, 3, "client name");
-  return Call(info, "rbd_mirror_peer_site_add", Kind::kString, [h, direction, site, client](MirrorCallWorker& w) {
+  return CallForString(info, "rbd_mirror_peer_site_add", [h, direction, site, client](std::string& out) {
     char uuid[128] = {0};
     int rc = rbd_mirror_peer_site_add(h->io, uuid, sizeof(uuid), static_cast<rbd_mirror_peer_direction_t>(direction),
                                       site.c_str(), client.c_str());
-    if (rc >= 0) w.text.assign(uuid, strnlen(uuid, sizeof(uuid)));
+    if (rc >= 0) out.assign(uuid, strnlen(uuid, sizeof(uuid)));
     return rc;
   });
 }
@@ -468,39 +381,37 @@ Napi::Value PeerAdd(const Napi::CallbackInfo& info) {
 Napi::Value PeerRemove(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_remove");
   std::string uuid = StringArg(info, 1, "peer uuid");
-  return Call(info, "rbd_mirror_peer_site_remove", Kind::kNone,
-              [h, uuid](MirrorCallWorker&) { return rbd_mirror_peer_site_remove(h->io, uuid.c_str()); });
+  return Call(info, "rbd_mirror_peer_site_remove", [h, uuid] { return rbd_mirror_peer_site_remove(h->io, uuid.c_str()); });
 }
 
 Napi::Value PeerSetName(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_name");
   std::string uuid = StringArg(info, 1, "peer uuid");
   std::string name = StringArg(info, 2, "site name");
-  return Call(info, "rbd_mirror_peer_site_set_name", Kind::kNone, [h, uuid, name](MirrorCallWorker&) {
-    return rbd_mirror_peer_site_set_name(h->io, uuid.c_str(), name.c_str());
-  });
+  return Call(info, "rbd_mirror_peer_site_set_name",
+              [h, uuid, name] { return rbd_mirror_peer_site_set_name(h->io, uuid.c_str(), name.c_str()); });
 }
 
 Napi::Value PeerSetClient(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_client_name");
   std::string uuid = StringArg(info, 1, "peer uuid");
   std::string client = StringArg(info, 2, "client name");
-  return Call(info, "rbd_mirror_peer_site_set_client_name", Kind::kNone, [h, uuid, client](MirrorCallWorker&) {
-    return rbd_mirror_peer_site_set_client_name(h->io, uuid.c_str(), client.c_str());
-  });
+  return Call(info, "rbd_mirror_peer_site_set_client_name",
+              [h, uuid, client] { return rbd_mirror_peer_site_set_client_name(h->io, uuid.c_str(), client.c_str()); });
 }
 
 Napi::Value PeerSetDirection(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_direction");
   std::string uuid = StringArg(info, 1, "peer uuid");
   int direction = IntArg(info, 2, "direction");
-  return Call(info, "rbd_mirror_peer_site_set_direction", Kind::kNone, [h, uuid, direction](MirrorCallWorker&) {
+  return Call(info, "rbd_mirror_peer_site_set_direction", [h, uuid, direction] {
     return rbd_mirror_peer_site_set_direction(h->io, uuid.c_str(), static_cast<rbd_mirror_peer_direction_t>(direction));
   });
 }
 
 Napi::Value PeerList(const Napi::CallbackInfo& info) {
-  return Start(info, new PeerListWorker(info.Env(), PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_list")));
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_list");
+  return Start(info, NewPeerSiteListWorker(info.Env(), std::move(h), "xrbd:mirrorPool.peerList"));
 }
 
 Napi::Value PeerGetAttributes(const Napi::CallbackInfo& info) {
@@ -526,7 +437,7 @@ Napi::Value PeerSetAttributes(const Napi::CallbackInfo& info) {
     values += kv.As<Napi::Array>().Get(1u).As<Napi::String>().Utf8Value();
     values.push_back('\0');
   }
-  return Call(info, "rbd_mirror_peer_site_set_attributes", Kind::kNone, [h, uuid, keys, values, count](MirrorCallWorker&) {
+  return Call(info, "rbd_mirror_peer_site_set_attributes", [h, uuid, keys, values, count] {
     return rbd_mirror_peer_site_set_attributes(h->io, uuid.c_str(), keys.data(), values.data(), count);
   });
 }
