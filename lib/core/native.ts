@@ -475,6 +475,8 @@ export interface NativeBinding {
   watch: NativeWatch;
   mirrorPool: NativePoolMirror;
   mirrorImage: NativeImageMirror;
+  /** librbd's / librados' enum and flag values from the headers built against, by group and C name (native/core/constants.cc; named in lib/core/constants.ts). */
+  constants: Record<NativeConstantGroup, Record<string, number>>;
   versions(): { rados: string; rbd: string; rbdHeader: string };
   /**
    * native/capabilities.cc: the librbd version of the headers built against and
@@ -490,6 +492,25 @@ export interface NativeBinding {
    */
   liveHandles(): { wrappers: NativeHandleCounts; handles: NativeHandleCounts };
 }
+
+/** The groups of native/core/constants.cc's `constants`. */
+export type NativeConstantGroup =
+  | 'mirrorMode'
+  | 'mirrorImageMode'
+  | 'mirrorImageState'
+  | 'mirrorStatusState'
+  | 'mirrorPeerDirection'
+  | 'imageOption'
+  | 'snapCreateFlag'
+  | 'snapRemoveFlag'
+  | 'snapNamespaceType'
+  | 'snapMirrorState'
+  | 'trashSource'
+  | 'groupImageState'
+  | 'groupSnapState'
+  | 'lockMode'
+  | 'feature'
+  | 'opFlag';
 
 export interface NativeHandleCounts {
   cluster: number;

@@ -13,6 +13,7 @@ import { ImageMirror } from '../mirror/image-mirror';
 import { ImageSnapshots } from './snapshots';
 import { UpdateWatch } from './watch';
 import { isHandle, Resource } from '../core/resource';
+import { LOCK_MODE } from '../core/constants';
 import { admitted, joinGate, leaveGate, withRoleChange, type RoleGate } from './role-gate';
 import type { Writable } from 'node:stream';
 import {
@@ -363,8 +364,7 @@ export class Image extends Resource {
   /** Who holds the image's managed lock (the exclusive-lock feature), like `rbd lock ls`. */
   async lockOwners(): Promise<LockOwners> {
     const l = await this.run('lockOwners', () => this.#native.lockOwners());
-    const mode = l.mode === 0 ? 'exclusive' : l.mode === 1 ? 'shared' : (`unknown(${l.mode})` as const);
-    return { mode, owners: l.owners, isOwner: l.isOwner };
+    return { mode: LOCK_MODE.name(l.mode), owners: l.owners, isOwner: l.isOwner };
   }
 
   /** Clients watching the image header (like `rbd status`): every client that has it open. */

@@ -4,6 +4,7 @@
  * 'unknown(n)' rather than throwing: a newer cluster may report states this
  * version does not know.
  */
+import { MIRROR_IMAGE_MODE, MIRROR_IMAGE_STATE, MIRROR_STATUS_STATE } from '../core/constants';
 import type { NativeMirrorSiteStatus } from '../core/native';
 
 /**
@@ -27,25 +28,14 @@ export type MirrorStatusState =
   | 'stopped'
   | `unknown(${number})`;
 
-const imageStates = ['disabling', 'enabled', 'disabled', 'creating'] as const;
-const statusStates = [
-  'unknown',
-  'error',
-  'syncing',
-  'starting_replay',
-  'replaying',
-  'stopping_replay',
-  'stopped',
-] as const;
-
 /** rbd_mirror_image_state_t → name. */
 export function mirrorImageState(n: number): MirrorImageState {
-  return imageStates[n] ?? `unknown(${n})`;
+  return MIRROR_IMAGE_STATE.name(n);
 }
 
 /** rbd_mirror_image_status_state_t → name, as `rbd mirror image status` prints it. */
 export function mirrorStatusState(n: number): MirrorStatusState {
-  return statusStates[n] ?? `unknown(${n})`;
+  return MIRROR_STATUS_STATE.name(n);
 }
 
 
@@ -58,11 +48,9 @@ export function mirrorStatusState(n: number): MirrorStatusState {
 /** How an image is mirrored (rbd_mirror_image_mode_t). */
 export type MirrorImageMode = 'journal' | 'snapshot' | `unknown(${number})`;
 
-const imageModes = ['journal', 'snapshot'] as const;
-
 /** rbd_mirror_image_mode_t → name, as `rbd mirror image status` / `rbd info` print it. */
 export function mirrorImageMode(n: number): MirrorImageMode {
-  return imageModes[n] ?? `unknown(${n})`;
+  return MIRROR_IMAGE_MODE.name(n);
 }
 
 /** A position in an image journal: which entry of which tag, in which journal object. */
