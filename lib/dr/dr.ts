@@ -44,7 +44,8 @@ import type { Image } from '../image/image';
 import type { MirrorImageStatus } from '../mirror/image-mirror';
 import type { JournalClient } from '../mirror/journal';
 import type { JournalPosition } from '../mirror/status';
-import { AbortError, journalCaughtUp, newestPosition } from '../mirror/wait';
+import { AbortError } from '../core/poll';
+import { journalCaughtUp, newestPosition } from '../mirror/journal-position';
 import type { Pool } from '../pool/pool';
 import { checkInt, checkOptions } from '../core/validate';
 
