@@ -145,8 +145,6 @@ export interface NativeIo {
   writeSame(image: NativeImage, offset: number | bigint, length: number | bigint, pattern: Uint8Array, flags: number): Promise<number>;
   compareAndWrite(image: NativeImage, offset: number | bigint, compare: Uint8Array, data: Uint8Array, flags: number): Promise<number>;
   flush(image: NativeImage): Promise<number>;
-  /** LIBRADOS_OP_FLAG_FADVISE_* by the names of lib/image/io.ts's Fadvise. */
-  fadvise: Record<string, number>;
 }
 
 // ---- metadata (native/image/metadata.cc) -----------------------------------------------------------------

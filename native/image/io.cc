@@ -153,13 +153,6 @@ void InitIo(Napi::Env env, Napi::Object exports) {
   area.Set("writeSame", Napi::Function::New(env, WriteSame, "writeSame"));
   area.Set("compareAndWrite", Napi::Function::New(env, CompareAndWrite, "compareAndWrite"));
   area.Set("flush", Napi::Function::New(env, Flush, "flush"));
-  Napi::Object fadvise = Napi::Object::New(env);
-  fadvise.Set("random", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_RANDOM));
-  fadvise.Set("sequential", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL));
-  fadvise.Set("willneed", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_WILLNEED));
-  fadvise.Set("dontneed", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_DONTNEED));
-  fadvise.Set("nocache", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_NOCACHE));
-  area.Set("fadvise", fadvise);
   exports.Set("io", area);
 }
 

@@ -11,9 +11,9 @@ import * as constants from '../../../lib/core/constants';
 import { FEATURES } from '../../../lib/core/features';
 import { native } from '../../../lib/core/native';
 
-const tables = Object.entries(constants).filter(
-  (e): e is [string, constants.NamedEnum<string> | constants.NamedFlags<string>] =>
-    e[1] instanceof constants.NamedEnum || e[1] instanceof constants.NamedFlags,
+type Table = constants.NamedEnum<string> | constants.NamedFlags<string>;
+const tables = (Object.entries(constants) as Array<[string, unknown]>).filter(
+  (e): e is [string, Table] => e[1] instanceof constants.NamedEnum || e[1] instanceof constants.NamedFlags,
 );
 
 /** Every integer constant the Python binding exports, by C name. */
