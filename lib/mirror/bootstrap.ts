@@ -3,6 +3,7 @@
  * import first reaches the token's site within the caller's bound, as
  * librbd's own connection would wait 300 s on an unreachable one.
  */
+import { MIRROR_PEER_DIRECTION } from '../core/constants';
 import { connectNative } from '../cluster/connect';
 import type { RbdError } from '../core/errors';
 import { closedError, rbdError } from '../core/errors';
@@ -32,7 +33,7 @@ export async function importBootstrapToken(pool: Pool, token: string, options?: 
   if (typeof token !== 'string' || token.length === 0) throw new TypeError('token must be a non-empty string');
   if (token.includes('\0')) throw new RangeError('token must not contain NUL bytes');
   const o = checkOptions<ImportBootstrapTokenOptions>(options);
-  const d = o.direction === undefined ? 2 : peerDirectionCode(o.direction, ['rx-only', 'rx-tx']);
+  const d = o.direction === undefined ? MIRROR_PEER_DIRECTION.value('rx-tx') : peerDirectionCode(o.direction, ['rx-only', 'rx-tx']);
   const timeoutMs = o.timeoutMs === undefined ? 30_000 : checkInt(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
   if (pool.closed) throw closedError(mirrorContext(pool, 'importBootstrapToken'), 'pool');
   const peer = decodeToken(token.trim());

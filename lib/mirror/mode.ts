@@ -4,7 +4,8 @@ import { InvalidArgument, closedError, rbdError } from '../core/errors';
 import type { NativePoolMirror } from '../core/native';
 import { checkOptions } from '../core/validate';
 import type { Pool } from '../pool/pool';
-import { api, enumCode, enumName, mirrorCall, mirrorContext } from './pool-call';
+import { MIRROR_MODE } from '../core/constants';
+import { api, mirrorCall, mirrorContext } from './pool-call';
 
 /** A pool's mirroring mode (rbd_mirror_mode_t), as `rbd mirror pool info` shows it. */
 export type MirrorMode = 'disabled' | 'image' | 'pool' | `unknown(${number})`;
@@ -21,7 +22,6 @@ export interface EnableMirrorOptions {
   remoteNamespace?: string;
 }
 
-const MODES = ['disabled', 'image', 'pool'] as const;
 
 function checkRemoteNamespace(value: unknown): string {
   if (typeof value !== 'string') throw new TypeError(`remoteNamespace must be a string, got ${typeof value}`);
@@ -36,16 +36,16 @@ function requireRemoteNamespace(pool: Pool, op: string): void {
 }
 
 export async function mode(pool: Pool): Promise<MirrorMode> {
-  return enumName(MODES, await mirrorCall(pool, 'mode', (n) => api().modeGet(n)));
+  return MIRROR_MODE.name(await mirrorCall(pool, 'mode', (n) => api().modeGet(n)));
 }
 
 export async function setMode(pool: Pool, mode: 'disabled' | 'image' | 'pool'): Promise<void> {
-  const m = enumCode(MODES, mode, 'mode');
+  const m = MIRROR_MODE.check(mode, 'mode');
   await mirrorCall(pool, 'setMode', (n) => api().modeSet(n, m));
 }
 
 export async function enable(pool: Pool, mode: 'image' | 'pool', options?: EnableMirrorOptions): Promise<void> {
-  const m = enumCode(MODES, mode, 'mode', ['image', 'pool']);
+  const m = MIRROR_MODE.check(mode, 'mode', ['image', 'pool']);
   const o = checkOptions<EnableMirrorOptions>(options);
   if (o.remoteNamespace !== undefined) {
     checkRemoteNamespace(o.remoteNamespace);
@@ -84,7 +84,7 @@ export async function setRemoteNamespace(pool: Pool, remoteNamespace: string): P
 }
 
 export async function disable(pool: Pool): Promise<void> {
-  await mirrorCall(pool, 'disable', (n) => api().modeSet(n, 0));
+  await mirrorCall(pool, 'disable', (n) => api().modeSet(n, MIRROR_MODE.value('disabled')));
 }
 
 export async function uuid(pool: Pool): Promise<string> {

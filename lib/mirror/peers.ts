@@ -2,7 +2,8 @@
 import { rbdError } from '../core/errors';
 import { checkName, checkOptions } from '../core/validate';
 import type { Pool } from '../pool/pool';
-import { ENOENT, api, enumCode, enumName, isEnoent, mirrorCall } from './pool-call';
+import { MIRROR_PEER_DIRECTION } from '../core/constants';
+import { ENOENT, api, isEnoent, mirrorCall } from './pool-call';
 
 /** Which way a peer replicates (rbd_mirror_peer_direction_t). */
 export type MirrorPeerDirection = 'rx-only' | 'tx-only' | 'rx-tx' | `unknown(${number})`;
@@ -45,12 +46,11 @@ export interface MirrorPeerAttributes {
   key?: string;
 }
 
-const DIRECTIONS = ['rx-only', 'tx-only', 'rx-tx'] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A peer direction's name → librbd's value (TypeError unless it is one of `allowed`). */
-export function peerDirectionCode(value: unknown, allowed: ReadonlyArray<(typeof DIRECTIONS)[number]> = DIRECTIONS): number {
-  return enumCode(DIRECTIONS, value, 'direction', allowed);
+export function peerDirectionCode(value: unknown, allowed: ReadonlyArray<'rx-only' | 'tx-only' | 'rx-tx'> = MIRROR_PEER_DIRECTION.names): number {
+  return MIRROR_PEER_DIRECTION.check(value, 'direction', allowed);
 }
 
 function checkUuid(value: unknown): string {
@@ -76,7 +76,7 @@ export async function listPeers(pool: Pool): Promise<MirrorPeer[]> {
     siteName: p.siteName,
     mirrorUuid: p.mirrorUuid,
     clientName: p.clientName,
-    direction: enumName(DIRECTIONS, p.direction),
+    direction: MIRROR_PEER_DIRECTION.name(p.direction),
     lastSeen: dateOrNull(p.lastSeen),
   }));
 }
@@ -85,7 +85,7 @@ export async function addPeer(pool: Pool, options: AddPeerOptions): Promise<stri
   const o = checkOptions<AddPeerOptions>(options);
   const siteName = checkName(o.siteName, 'siteName');
   const clientName = o.clientName === undefined ? pool.cluster.user : checkName(o.clientName, 'clientName');
-  const d = o.direction === undefined ? 2 : peerDirectionCode(o.direction, ['rx-only', 'rx-tx']);
+  const d = o.direction === undefined ? MIRROR_PEER_DIRECTION.value('rx-tx') : peerDirectionCode(o.direction, ['rx-only', 'rx-tx']);
   const attrs = attributes(o);
   const uuid = await mirrorCall(pool, 'addPeer', (n) => api().peerAdd(n, d, siteName, clientName));
   if (attrs.length > 0) {

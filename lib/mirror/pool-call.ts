@@ -1,7 +1,7 @@
 /**
  * What the parts of `pool.mirror` share: the native calls on the pool
- * (errors in the pool's context, op 'mirror.<op>'), and the mapping of
- * librbd's enum values to names and back.
+ * (errors in the pool's context, op 'mirror.<op>'). librbd's enum values
+ * are named in lib/core/constants.ts.
  */
 import type { ErrorContext } from '../core/errors';
 import { native, type NativeBinding, type NativePool } from '../core/native';
@@ -29,18 +29,4 @@ export function mirrorCall<T>(pool: Pool, op: string, fn: (n: NativePool) => Pro
 /** The error context of `mirror.<op>` on the pool. */
 export function mirrorContext(pool: Pool, op: string): ErrorContext {
   return { op: `mirror.${op}`, cluster: pool.cluster.name, pool: pool.name, namespace: pool.namespace };
-}
-
-/** librbd's value `n` → its name, 'unknown(n)' for one this version does not know. */
-export function enumName<T extends string>(names: readonly T[], n: number): T | `unknown(${number})` {
-  return names[n] ?? `unknown(${n})`;
-}
-
-/** A name → librbd's value, TypeError unless it is one of `allowed`. */
-export function enumCode<T extends string>(names: readonly T[], value: unknown, what: string, allowed: readonly T[] = names): number {
-  if (typeof value !== 'string') throw new TypeError(`${what} must be a string, one of ${allowed.join(', ')}`);
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new TypeError(`${what} must be one of ${allowed.join(', ')}, got '${value}'`);
-  }
-  return names.indexOf(value as T);
 }

@@ -6,7 +6,8 @@
 import { checkInt, checkName, checkOptions } from '../core/validate';
 import type { Pool } from '../pool/pool';
 import type { MirrorImageStatus } from './image-mirror';
-import { PAGE, api, enumCode, mirrorCall } from './pool-call';
+import { MIRROR_IMAGE_MODE } from '../core/constants';
+import { PAGE, api, mirrorCall } from './pool-call';
 import {
   mirrorImageMode,
   mirrorImageState,
@@ -41,7 +42,6 @@ export interface MirrorImageInfoEntry {
   primary: boolean;
 }
 
-const IMAGE_MODES = ['journal', 'snapshot'] as const;
 
 export async function summary(pool: Pool): Promise<Partial<Record<MirrorStatusState, number>>> {
   const rows = await mirrorCall(pool, 'summary', (n) => api().statusSummary(n));
@@ -90,7 +90,7 @@ export async function* globalStatusPages(pool: Pool, size: number): AsyncIterabl
 
 export async function imageInfos(pool: Pool, options?: { mode?: 'journal' | 'snapshot' }): Promise<MirrorImageInfoEntry[]> {
   const o = checkOptions<{ mode?: 'journal' | 'snapshot' }>(options);
-  const filter = o.mode === undefined ? -1 : enumCode(IMAGE_MODES, o.mode, 'mode');
+  const filter = o.mode === undefined ? -1 : MIRROR_IMAGE_MODE.check(o.mode, 'mode');
   const out: MirrorImageInfoEntry[] = [];
   let start = '';
   for (;;) {
