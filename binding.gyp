@@ -18,6 +18,7 @@
         "native/image/diff.cc",
         "native/image/metadata.cc",
         "native/image/snapshots.cc",
+        "native/image/clones.cc",
         "native/image/watch.cc",
         "native/mirror/pool.cc",
         "native/mirror/peers.cc",

@@ -122,4 +122,13 @@ inline Napi::Value StartOnFirstArg(const Napi::CallbackInfo& info, PromiseWorker
   return w->Start();
 }
 
+// One librbd call on the handle that is the first argument: nothing, or one value, out.
+inline Napi::Value StartCall(const Napi::CallbackInfo& info, const char* op, std::function<int()> fn) {
+  return StartOnFirstArg(info, new CallWorker(info.Env(), op, std::move(fn)));
+}
+template <typename T>
+Napi::Value StartValueCall(const Napi::CallbackInfo& info, const char* op, std::function<int(T&)> fn) {
+  return StartOnFirstArg(info, new ValueCallWorker<T>(info.Env(), op, std::move(fn)));
+}
+
 }  // namespace xrbd

@@ -1,5 +1,6 @@
-// Mirror peers of a pool (`rbd mirror pool peer ...`): the peer-site list both
-// mirror areas answer (mirrorPool.peerList, mirrorImage.peerSites).
+// Mirror peers of a pool (`rbd mirror pool peer ...`, `... bootstrap ...`): the
+// mirrorPool area's peer calls, and the peer-site list both mirror areas answer
+// (mirrorPool.peerList, mirrorImage.peerSites).
 #pragma once
 
 #include <napi.h>
@@ -15,5 +16,8 @@ namespace xrbd {
 // { uuid, direction, siteName, mirrorUuid, clientName, lastSeen (s) }[].
 // `resource` names the async work (async_hooks).
 PromiseWorker* NewPeerSiteListWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> pool, const char* resource);
+
+// Sets mirrorPool's bootstrap* and peer* functions on `area`.
+void AddMirrorPeerCalls(Napi::Env env, Napi::Object area);
 
 }  // namespace xrbd
