@@ -11,7 +11,7 @@ fi
 out=${1:-build}
 npx --no-install cmake-js rebuild --out "$out" --log-level warn
 node -e "
-  const b = require('./$out/Release/xrbd.node');
+  const b = require(require('path').resolve('$out', 'Release', 'xrbd.node'));
   if (typeof b.Cluster !== 'function') throw new Error('cmake build lacks Cluster');
   console.log('cmake-js build loads: librbd', b.versions().rbd);
 "
