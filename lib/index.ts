@@ -121,6 +121,7 @@ export type { ResourceState } from './core/resource';
 export {
   RbdError,
   PermissionDenied,
+  NotPrimary,
   NotFound,
   PoolNotFound,
   ImageNotFound,

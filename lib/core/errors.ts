@@ -95,6 +95,17 @@ export class RbdError extends Error {
 
 /** EPERM / EACCES: the cephx user lacks the capability for this call. */
 export class PermissionDenied extends RbdError {}
+/**
+ * A write (write, discard, writeZeroes, writeSame, compareAndWrite, resize)
+ * refused because this copy of a mirrored image is not the primary one.
+ * Chosen by the image's mirroring state read after the failure, not by the
+ * errno, which librbd picks by how it got there: EROFS when rbd-mirror holds
+ * the copy's exclusive lock (the usual case on a replaying copy), EPERM when
+ * this client took the lock itself and librbd's journal policy refused ("local
+ * image not promoted", a demoted copy nobody replays into). `errno` and `code`
+ * stay what librbd returned, on every release.
+ */
+export class NotPrimary extends PermissionDenied {}
 /** ENOENT for something other than a pool, image, snapshot, group or namespace (an object, a peer, ...). */
 export class NotFound extends RbdError {}
 /** ENOENT: the pool does not exist. */

@@ -12,6 +12,7 @@ import { checkBytes, checkLength, io, opFlags, type IoOptions } from './io';
 import { ImageMirror } from '../mirror/image-mirror';
 import { ImageSnapshots } from './snapshots';
 import { UpdateWatch } from './watch';
+import { nameNotPrimary } from '../mirror/not-primary';
 import { isHandle, Resource } from '../core/resource';
 import { LOCK_MODE } from '../core/constants';
 import { admitted, joinGate, leaveGate, withRoleChange, type RoleGate } from './role-gate';
@@ -221,6 +222,11 @@ export class Image extends Resource {
     return admitted(this.#gate, this);
   }
 
+  // A write refused with EPERM/EROFS on a non-primary mirrored copy: NotPrimary (lib/mirror/not-primary.ts).
+  async #notPrimary(err: unknown): Promise<never> {
+    throw this.closed || this.readOnly ? err : await nameNotPrimary(err, (op, fn) => this._call(op, fn));
+  }
+
   /** @internal Refresh this handle while its calls are held by another handle's role change (never throws). */
   async _refreshHeld(): Promise<void> {
     if (this.closed) return;
@@ -290,7 +296,9 @@ export class Image extends Resource {
       }
     }
     try {
-      await withProgress(o.onProgress, (cb) => this.run('resize', () => this.#native.resize(size, allowShrink, cb)));
+      await withProgress(o.onProgress, (cb) => this.run('resize', () => this.#native.resize(size, allowShrink, cb))).catch((err: unknown) =>
+        this.#notPrimary(err),
+      );
     } finally {
       this.#size = undefined;
     }
@@ -472,7 +480,7 @@ export class Image extends Resource {
       const flags = opFlags(options);
       if (buf.length === 0) return Promise.resolve(0);
       const submit = (): Promise<number> =>
-        this.runIo('write', () => io().write(this.#native, buf, offset, flags)).then(() => buf.length);
+        this.runIo('write', () => io().write(this.#native, buf, offset, flags)).then(() => buf.length, (err: unknown) => this.#notPrimary(err));
       if (this.#fits(offset, buf.length)) return submit();
       return this.#checkEnd('write', offset, buf.length).then(submit);
     } catch (err) {
@@ -507,7 +515,7 @@ export class Image extends Resource {
   async discard(offset: number | bigint, length: number | bigint): Promise<void> {
     checkU64(offset, 'offset');
     checkU64(length, 'length');
-    await this.run('discard', () => io().discard(this.#native, offset, length));
+    await this.run('discard', () => io().discard(this.#native, offset, length)).catch((err: unknown) => this.#notPrimary(err));
   }
 
   /** Write zeros over a range (rbd_aio_write_zeroes), without sending a buffer. */
@@ -516,7 +524,7 @@ export class Image extends Resource {
     checkU64(length, 'length');
     const flags = opFlags(options);
     await this.#checkEnd('writeZeroes', offset, length);
-    await this.run('writeZeroes', () => io().writeZeroes(this.#native, offset, length, flags));
+    await this.run('writeZeroes', () => io().writeZeroes(this.#native, offset, length, flags)).catch((err: unknown) => this.#notPrimary(err));
   }
 
   /** Fill `length` bytes at `offset` with `pattern` repeated; `length` must be a multiple of the pattern's. */
@@ -530,7 +538,7 @@ export class Image extends Resource {
     }
     const flags = opFlags(options);
     await this.#checkEnd('writeSame', offset, length);
-    await this.run('writeSame', () => io().writeSame(this.#native, offset, length, p, flags));
+    await this.run('writeSame', () => io().writeSame(this.#native, offset, length, p, flags)).catch((err: unknown) => this.#notPrimary(err));
   }
 
   /**
@@ -545,7 +553,7 @@ export class Image extends Resource {
     if (c.length !== d.length) throw new RangeError(`compare (${c.length} bytes) and data (${d.length} bytes) must be the same length`);
     const flags = opFlags(options);
     await this.#checkEnd('compareAndWrite', offset, d.length);
-    await this.run('compareAndWrite', () => io().compareAndWrite(this.#native, offset, c, d, flags));
+    await this.run('compareAndWrite', () => io().compareAndWrite(this.#native, offset, c, d, flags)).catch((err: unknown) => this.#notPrimary(err));
   }
 
   /** Wait until every write acknowledged so far is durable. */
