@@ -11,7 +11,11 @@ interface DrCommonOptions {
   images?: readonly string[];
   /** Bound for each image's waits (peer replay, resync), in ms (default 300000). */
   timeoutMs?: number;
-  /** How often waits poll, in ms (default 1000). */
+  /**
+   * How often waits poll, in ms (default 1000). The replication wait after a
+   * resync (image.mirror.waitForReplication) polls at its own default (250 ms
+   * in journal mode, 1000 ms in snapshot mode) unless this is given.
+   */
   pollMs?: number;
   /** Images handled at a time (default 4). */
   concurrency?: number;
@@ -58,6 +62,8 @@ export interface Ctx {
   named: Set<string> | null;
   timeoutMs: number;
   pollMs: number;
+  /** pollMs as the caller gave it: the shared replication wait keeps its own default (250 ms in journal mode) otherwise. */
+  waitPollMs: number | undefined;
   signal: AbortSignal | undefined;
   emit: (e: DrEvent) => void;
 }
@@ -98,6 +104,7 @@ export function common(o: DrCommonOptions): Omit<Ctx, 'operation' | 'mode' | 'fr
     named,
     timeoutMs: o.timeoutMs === undefined ? DEFAULT_TIMEOUT : checkInt(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1),
     pollMs: o.pollMs === undefined ? DEFAULT_POLL : checkInt(o.pollMs, 'pollMs', 10, 600_000),
+    waitPollMs: o.pollMs === undefined ? undefined : checkInt(o.pollMs, 'pollMs', 10, 600_000),
     concurrency: o.concurrency === undefined ? DEFAULT_CONCURRENCY : checkInt(o.concurrency, 'concurrency', 1, 256),
     signal: o.signal,
     emit: (e) => {

@@ -47,7 +47,7 @@ export async function resyncAndWait(run: ImageRun, pool: Pool, site: string, pri
     const peer = await pool.openImage(run.name);
     try {
       await withImage(primaryPool, run.name, (image) =>
-        image.mirror.waitForReplication({ timeoutMs: left, pollMs: c.pollMs, signal: c.signal, peer }),
+        image.mirror.waitForReplication({ timeoutMs: left, pollMs: c.waitPollMs, signal: c.signal, peer }),
       );
     } finally {
       await peer.close().catch(() => undefined);
