@@ -158,6 +158,15 @@ export {
   type ReplicationWaitResult,
   type MirrorStateMatch,
 } from './mirror/wait';
+export type {
+  MirrorImageLag,
+  MirrorLagFigures,
+  MirrorLagOptions,
+  MirrorLagSource,
+  MirrorSiteLag,
+  PoolMirrorLag,
+  PoolMirrorLagOptions,
+} from './mirror/lag';
 export { MirrorStatusWatcher, diffMirrorStatuses, type MirrorStatusChange, type MirrorWatchOptions } from './mirror/watch';
 export {
   failover,

@@ -316,24 +316,26 @@ async function dispatch(run: Run, cmd: Command): Promise<number> {
 async function poolStatus(run: Run, s: PoolSpec): Promise<number> {
   const pool = await run.openPool(await run.connect(run.g, 'the cluster'), s);
   const status = await abortable(pool.mirror.status({ verbose: true }), run.signal);
+  const lag = await abortable(pool.mirror.lag(), run.signal);
   if (run.g.json) {
-    run.json(status);
+    run.json({ ...status, lag });
     return EXIT.ok;
   }
   const modes = new Map((await abortable(pool.mirror.imageInfos(), run.signal)).map((i) => [i.id, i.mode as string]));
-  run.out(formatPoolStatus(status, modes));
+  run.out(formatPoolStatus(status, modes, new Map(lag.images.map((l) => [l.image, l]))));
   return EXIT.ok;
 }
 
 async function imageStatus(run: Run, s: ImageSpec): Promise<number> {
   const { image } = await run.openImage(s, true);
   const status = await abortable(image.mirror.status(), run.signal);
+  const lag = await abortable(image.mirror.lag(), run.signal);
   if (run.g.json) {
-    run.json(status);
+    run.json({ ...status, lag });
     return EXIT.ok;
   }
   const mode = await abortable(image.mirror.mode(), run.signal).catch(() => undefined);
-  run.out(formatImageStatus(status, mode));
+  run.out(formatImageStatus(status, mode, lag));
   return EXIT.ok;
 }
 

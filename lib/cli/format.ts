@@ -5,6 +5,7 @@
  */
 import type { DrEvent, DrImageReport, DrReport } from '../dr/dr';
 import type { MirrorImageStatus } from '../mirror/image-mirror';
+import type { MirrorImageLag } from '../mirror/lag';
 import type { MirrorSiteStatus } from '../mirror/status';
 import type { MirrorPoolActionResult, PoolMirrorStatus } from '../mirror/pool-mirror';
 
@@ -81,8 +82,26 @@ function peerList(peers: readonly MirrorSiteStatus[]): string {
   return peers.map((p) => `${p.siteName || p.mirrorUuid || '?'}:${siteState(p)}`).join(',');
 }
 
-/** `rbd mirror pool status --verbose`-like text: summary, daemons, then one row per image. */
-export function formatPoolStatus(status: PoolMirrorStatus, modes: ReadonlyMap<string, string> = new Map()): string {
+/**
+ * An image's replication lag in a few characters: '3.0s', '3.0s (15 behind)' in journal mode, '-' when
+ * unknown. The age of the newest data the worst peer holds (see MirrorImageLag.lagMs).
+ */
+export function lagCell(l: MirrorImageLag | undefined): string {
+  if (l === undefined || l.lagMs === null) return '-';
+  const s = l.lagMs / 1000;
+  const t = s < 60 ? `${s.toFixed(1)}s` : s < 3600 ? `${(s / 60).toFixed(1)}m` : `${(s / 3600).toFixed(1)}h`;
+  return l.entriesBehind !== null && l.entriesBehind > 0 ? `${t} (${l.entriesBehind} behind)` : t;
+}
+
+/**
+ * `rbd mirror pool status --verbose`-like text: summary, daemons, then one row per image; with `lag` (by image
+ * name, from pool.mirror.lag()) a LAG column last.
+ */
+export function formatPoolStatus(
+  status: PoolMirrorStatus,
+  modes: ReadonlyMap<string, string> = new Map(),
+  lag?: ReadonlyMap<string, MirrorImageLag>,
+): string {
   const images = status.images ?? [];
   const total = Object.values(status.states).reduce<number>((a, b) => a + (b ?? 0), 0);
   let out = `health: ${status.health}\ndaemon health: ${status.daemonHealth}\nimage health: ${status.imageHealth}\nimages: ${total} total\n`;
@@ -97,7 +116,7 @@ export function formatPoolStatus(status: PoolMirrorStatus, modes: ReadonlyMap<st
   if (images.length) {
     out += '\nIMAGES\n';
     out += table(
-      ['NAME', 'MODE', 'PRIMARY', 'LOCAL', 'DESCRIPTION', 'PEERS'],
+      ['NAME', 'MODE', 'PRIMARY', 'LOCAL', 'DESCRIPTION', 'PEERS', ...(lag ? ['LAG'] : [])],
       images.map((i) => [
         i.name,
         modes.get(i.id) ?? '-',
@@ -105,6 +124,7 @@ export function formatPoolStatus(status: PoolMirrorStatus, modes: ReadonlyMap<st
         siteState(i.local),
         i.local ? shortDescription(i.local.description) : '-',
         peerList(i.peers),
+        ...(lag ? [lagCell(lag.get(i.name))] : []),
       ]),
     );
   }
@@ -120,8 +140,21 @@ function siteBlock(s: MirrorSiteStatus, indent: string): string {
   return lines.map((l) => indent + l).join('\n') + '\n';
 }
 
-/** `rbd mirror image status`-like text. `mode` when known ('journal' / 'snapshot'). */
-export function formatImageStatus(status: MirrorImageStatus, mode?: string): string {
+/** The lag lines of an image status: the worst site's figures, '-' for unknown. */
+export function formatLag(l: MirrorImageLag, indent = '  '): string {
+  const d = (v: Date | null): string => (v ? v.toISOString() : '-');
+  const n = (v: number | null, unit = ''): string => (v === null ? '-' : `${v}${unit}`);
+  const lines = [`lag: ${lagCell(l)}`, `data_as_of: ${d(l.dataAsOf)}`];
+  if (l.mode === 'snapshot') {
+    lines.push(`last_sync_time: ${d(l.lastSyncTime)}`, `last_sync_duration: ${n(l.lastSyncDuration, 's')}`, `last_sync_bytes: ${n(l.lastSyncBytes)}`);
+  } else {
+    lines.push(`entries_behind: ${n(l.entriesBehind)}`, `bytes_behind: ${n(l.bytesBehind)}`, `oldest_unreplicated_write: ${d(l.oldestUnreplicatedWrite)}`);
+  }
+  return lines.map((x) => indent + x).join('\n') + '\n';
+}
+
+/** `rbd mirror image status`-like text. `mode` when known ('journal' / 'snapshot'); `lag` adds its lines. */
+export function formatImageStatus(status: MirrorImageStatus, mode?: string, lag?: MirrorImageLag): string {
   let out = `${status.name}:\n  global_id: ${status.info.globalId}\n  mirroring: ${status.info.state}\n`;
   if (mode !== undefined) out += `  mode: ${mode}\n`;
   out += `  primary: ${status.info.primary ? 'yes' : 'no'}\n`;
@@ -132,6 +165,7 @@ export function formatImageStatus(status: MirrorImageStatus, mode?: string): str
       .map((p) => `    name: ${p.siteName || '-'}\n    mirror_uuid: ${p.mirrorUuid || '-'}\n${siteBlock(p, '    ')}`)
       .join('\n');
   }
+  if (lag) out += formatLag(lag);
   return out;
 }
 

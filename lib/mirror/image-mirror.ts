@@ -39,6 +39,7 @@ import {
   type WaitForReplicationOptions,
 } from './wait';
 import { MirrorStatusWatcher, type MirrorWatchOptions } from './watch';
+import { imageLag, type MirrorImageLag, type MirrorLagOptions } from './lag';
 
 /** How much of each journal object's end journalAppended() reads: entries are at most rbd_journal_max_payload_bytes (16 KiB) plus a header. */
 const JOURNAL_TAIL_BYTES = 256 * 1024;
@@ -478,6 +479,17 @@ export class ImageMirror {
    */
   waitForReplication(options?: WaitForReplicationOptions): Promise<ReplicationWaitResult> {
     return waitForReplicationImpl(this.#image, options);
+  }
+
+  /**
+   * Replication lag (like csi-addons' GetVolumeReplicationInfo): per site
+   * lastSyncTime / lastSyncDuration / lastSyncBytes (snapshot mode), entries
+   * and bytes behind and the oldest unreplicated write's time (journal mode,
+   * read from the journal on the primary), dataAsOf and lagMs; the worst
+   * site's at the top. Unknown figures are null. See lib/mirror/lag.ts.
+   */
+  lag(options?: MirrorLagOptions): Promise<MirrorImageLag> {
+    return imageLag(this.#image, options);
   }
 
   /** Poll status() until it matches a predicate or { local?, peer?, up? }; resolves with the matching status. */

@@ -196,8 +196,30 @@ const PREAMBLE = Buffer.from([0x93, 0x97, 0x58, 0x53, 0x26, 0x59, 0x41, 0x31]); 
 /** preamble u64, version u8, entry tid u64, tag tid u64, data length u32 … data … crc u32. */
 const ENTRY_OVERHEAD = 8 + 1 + 8 + 8 + 4 + 4;
 
+/** A journal entry with what replication lag needs: its payload size and when librbd appended it. */
+export interface JournalEntryDetail extends JournalEntryHeader {
+  /** The entry's payload bytes (the librbd EventEntry). */
+  dataLength: number;
+  /**
+   * When librbd made the event: the EventEntry's metadata block (ENCODE_START 1, utime_t) after the
+   * event's own block; null when the payload holds none (or not in that shape).
+   */
+  timestamp: Date | null;
+}
+
+/** The EventEntry metadata timestamp of the payload at `p` (length `len`), or null. */
+function eventTimestamp(b: Buffer, p: number, len: number): Date | null {
+  if (len < 6) return null;
+  const eventLen = b.readUInt32LE(p + 2);
+  const meta = p + 6 + eventLen;
+  if (meta + 6 + 8 > p + len || b[meta] !== 1 || b.readUInt32LE(meta + 2) < 8) return null;
+  const sec = b.readUInt32LE(meta + 6);
+  const nsec = b.readUInt32LE(meta + 10);
+  return sec === 0 ? null : new Date(sec * 1000 + Math.floor(nsec / 1e6));
+}
+
 /** The entry at `at`, or null when the bytes there are not one ending at or before `end`. */
-function entryAt(b: Buffer, at: number, end: number): { entry: JournalEntryHeader; next: number } | null {
+function entryAt(b: Buffer, at: number, end: number): { entry: JournalEntryDetail; next: number } | null {
   if (at + ENTRY_OVERHEAD > end || !b.subarray(at, at + 8).equals(PREAMBLE) || b[at + 8] !== 1) return null;
   const entryTid = Number(b.readBigUInt64LE(at + 9));
   const tagTid = Number(b.readBigUInt64LE(at + 17));
@@ -206,7 +228,7 @@ function entryAt(b: Buffer, at: number, end: number): { entry: JournalEntryHeade
   if (next > end) return null;
   // The payload is a librbd EventEntry: ENCODE_START (u8 v, u8 compat, u32 length), then the u32 event type.
   const eventType = len >= 10 ? b.readUInt32LE(at + 29 + 6) : null;
-  return { entry: { tagTid, entryTid, eventType }, next };
+  return { entry: { tagTid, entryTid, eventType, dataLength: len, timestamp: eventTimestamp(b, at + 29, len) }, next };
 }
 
 /**
@@ -216,11 +238,16 @@ function entryAt(b: Buffer, at: number, end: number): { entry: JournalEntryHeade
  * ends exactly at the end of the tail.
  */
 export function decodeJournalTail(tail: Buffer, whole: boolean): JournalEntryHeader[] {
+  return decodeJournalTailDetail(tail, whole).map(({ tagTid, entryTid, eventType }) => ({ tagTid, entryTid, eventType }));
+}
+
+/** decodeJournalTail with each entry's payload size and timestamp. */
+export function decodeJournalTailDetail(tail: Buffer, whole: boolean): JournalEntryDetail[] {
   const starts: number[] = [];
   if (whole) starts.push(0);
   else for (let at = tail.indexOf(PREAMBLE); at >= 0; at = tail.indexOf(PREAMBLE, at + 1)) starts.push(at);
   for (const start of starts) {
-    const out: JournalEntryHeader[] = [];
+    const out: JournalEntryDetail[] = [];
     let at = start;
     while (at < tail.length) {
       const e = entryAt(tail, at, tail.length);

@@ -23,6 +23,7 @@ import * as schedules from './schedules';
 import type { SnapshotScheduleLevel, SnapshotScheduleOptions, SnapshotScheduleStatus } from './schedules';
 import type { MirrorStatusState } from './status';
 import { MirrorStatusWatcher, type MirrorWatchOptions } from './watch';
+import { poolLag, type PoolMirrorLag, type PoolMirrorLagOptions } from './lag';
 
 // Shared with image.mirror (lib/mirror/status.ts), re-exported for this area's users.
 export type { MirrorImageMode, MirrorSiteStatus } from './status';
@@ -192,6 +193,16 @@ export class PoolMirror {
   /** Mirrored images counted by local status state (rbd_mirror_image_status_summary), e.g. { replaying: 3 }. */
   async summary(): Promise<Partial<Record<MirrorStatusState, number>>> {
     return lists.summary(this.#pool);
+  }
+
+  /**
+   * Replication lag of every mirrored image (image.mirror.lag() each, from one
+   * status listing; journal-mode primaries read their journals), and the worst
+   * image. With `peer` (this pool on the peer cluster) snapshot-mode
+   * lastSyncTime comes from the peer copies' mirror snapshots. See lib/mirror/lag.ts.
+   */
+  lag(options?: PoolMirrorLagOptions): Promise<PoolMirrorLag> {
+    return poolLag(this.#pool, options);
   }
 
   /**

@@ -258,6 +258,8 @@ describe('a journal-mode image', () => {
     expect(ours).toEqual(theirs);
     expect(json.name).toBe(name);
     expect(json.local.lastUpdate).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+    // the image's replication lag rides along (journal mode: entries behind read from the journal)
+    expect((json as unknown as { lag: unknown }).lag).toMatchObject({ image: name, mode: 'journal', primary: true });
   });
 
   test('status of the pool has a row for the image: journal mode, primary, local and peer states', async () => {
@@ -265,7 +267,17 @@ describe('a journal-mode image', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^health: (OK|WARNING|ERROR|UNKNOWN)\n/);
     const row = r.stdout.split('\n').find((l) => l.startsWith(`${name} `));
-    expect(row?.split(/\s{2,}/)).toEqual([name, 'journal', 'yes', 'up+stopped', 'local image is primary', 'site-b:up+replaying']);
+    const cells = row?.split(/\s{2,}/) ?? [];
+    expect(cells.slice(0, 6)).toEqual([name, 'journal', 'yes', 'up+stopped', 'local image is primary', 'site-b:up+replaying']);
+    // LAG, last: the age of the newest data site-b holds (journal: read from the journal), or '-' when unknown
+    expect(r.stdout).toMatch(/\nNAME +MODE +PRIMARY +LOCAL +DESCRIPTION +PEERS +LAG\n/);
+    expect(cells[6]).toMatch(/^(\d+\.\d[smh]( \(\d+ behind\))?|-)$/);
+    const json = JSON.parse((await xrbd('site-a', ['status', lab.pool, '--json'])).stdout) as {
+      lag: { images: Array<{ image: string; mode: string; source?: string; sites: Array<{ source: string | null }> }>; worst: unknown };
+    };
+    const mine = json.lag.images.find((i) => i.image === name);
+    expect(mine).toMatchObject({ image: name, mode: 'journal' });
+    expect(mine?.sites[0]?.source).toMatch(/^(journal|status)$/);
   });
 
   test('wait times out with exit 4 and the last status it saw', async () => {
