@@ -181,3 +181,12 @@ export {
   type FailoverMode,
   type FailoverOptions,
 } from './dr/dr';
+export {
+  drill,
+  CopyIsPrimary,
+  NoConsistentPoint,
+  DrillChecksumMismatch,
+  type DrillOptions,
+  type DrillHandle,
+  type DrillPoint,
+} from './dr/drill';

@@ -1,0 +1,406 @@
+/**
+ * The DR drill: prove that the secondary site can take over, without stopping
+ * production. `drill({ primary, secondary, image })`:
+ *
+ * 1. checks the copy on `secondary` is a non-primary mirrored copy that is
+ *    replaying (refusals: MirroringNotEnabled, CopyIsPrimary, NoConsistentPoint);
+ * 2. finds a consistent point on it:
+ *    - snapshot mode: the newest complete non-primary mirror snapshot of the
+ *      copy (what rbd-mirror last finished copying), which names the primary
+ *      snapshot it copies;
+ *    - journal mode: a user snapshot taken now on the primary
+ *      (`xrbd-drill-<drill name>`), awaited until rbd-mirror has replayed it into
+ *      the copy (journal replay creates it there at the same point of the
+ *      write stream);
+ * 3. copies the copy at that snapshot into a new, unmirrored, writable image
+ *    on `secondary` (the drill image; features without journaling or
+ *    non-primary), reading through a handle opened at the snapshot id;
+ * 4. checks its sha256 against the primary at the same point (the primary
+ *    image opened at the primary snapshot), and refuses (DrillChecksumMismatch,
+ *    drill image removed) when they differ.
+ *
+ * The caller then mounts/boots/tests the drill image (`handle.open()`), and
+ * `handle.cleanup()` (or `await using`) removes it — and, in journal mode,
+ * the drill snapshot on the primary (its removal replicates too). Nothing is
+ * demoted or promoted, no daemon is touched, replication goes on throughout;
+ * the only change to the primary is the journal-mode drill snapshot, which
+ * the handle names (`point.snapshotName`, `point.createdOnPrimary`).
+ *
+ * In snapshot mode rbd-mirror may prune the point (a newer mirror snapshot
+ * synced) while the copy runs: the read then fails and the drill starts again
+ * from the newer point, at most MAX_ATTEMPTS times.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:os';
+
+import { InvalidArgument, MirroringNotEnabled, RbdError, type ErrorContext } from '../core/errors';
+import { isHandle } from '../core/resource';
+import { checkBoolean, checkInt, checkName, checkOptions } from '../core/validate';
+import type { Image } from '../image/image';
+import type { Pool } from '../pool/pool';
+import type { MirrorImageMode } from '../mirror/status';
+import type { SnapshotInfo } from '../image/snapshots';
+
+const { EAGAIN, EINVAL, EIO, ETIMEDOUT } = constants.errno;
+
+/** The copy on the secondary is the primary one: a drill runs on the non-primary copy (nothing is demoted for it). */
+export class CopyIsPrimary extends InvalidArgument {}
+/**
+ * The non-primary copy has no consistent point to drill from yet: snapshot
+ * mode, no complete non-primary mirror snapshot (the first sync is still
+ * running); journal mode, the copy is not replaying (bootstrapping, syncing,
+ * in error) or the drill snapshot did not arrive in time. EAGAIN: try again later.
+ */
+export class NoConsistentPoint extends RbdError {}
+/** The drill image's sha256 differs from the primary's at the same point (the drill image was removed). EIO. */
+export class DrillChecksumMismatch extends RbdError {
+  /** sha256 of the drill image. */
+  drill?: string;
+  /** sha256 of the primary image at the point. */
+  primary?: string;
+}
+
+/** Options of drill(). */
+export interface DrillOptions {
+  /** The pool on the site whose copy is primary (read for the checksum; journal mode: the drill snapshot is taken there). */
+  primary: Pool;
+  /** The pool on the site the drill runs on, where the copy is non-primary. The drill image is made here. */
+  secondary: Pool;
+  /** The mirrored image. */
+  image: string;
+  /** The drill image's name (default `<image>-drill-<time>`). */
+  drillName?: string;
+  /** Bound on finding the point (journal mode: the drill snapshot reaching the copy), in ms (default 120000). */
+  timeoutMs?: number;
+  /** Poll interval while waiting for the point, in ms (default 500). */
+  pollMs?: number;
+}
+
+/** Where the drill image was made from. */
+export interface DrillPoint {
+  /** 'snapshot': the newest complete non-primary mirror snapshot; 'journal': a drill snapshot taken on the primary and replicated. */
+  mode: MirrorImageMode;
+  /** The snapshot's id on the secondary copy. */
+  snapshotId: number;
+  /** Its name on the secondary copy. */
+  snapshotName: string;
+  /**
+   * The snapshot of the primary whose data the drill image holds (its sha256 matched). Snapshot mode: on 16.2
+   * the newest complete non-primary mirror snapshot freezes the copy as it was when that sync began — the data
+   * of the primary's previous mirror snapshot; the sync's own data is in the copy's head. Both are tried.
+   */
+  primarySnapshotId: number;
+  /** Snapshot mode: the primary snapshot the non-primary snapshot names (mirror.primarySnapId); journal mode: primarySnapshotId. */
+  namedPrimarySnapshotId: number;
+  /** When the primary took it: the drill image holds every write acknowledged on the primary before this. */
+  timestamp: Date;
+  /** Journal mode: the drill snapshot on the primary (removed by cleanup()); null in snapshot mode (nothing made on the primary). */
+  createdOnPrimary: string | null;
+}
+
+/** A running drill: the drill image, where it came from, its checks, and its cleanup. */
+export interface DrillHandle extends AsyncDisposable {
+  /** The drill image's name, in `pool`. */
+  readonly image: string;
+  /** The secondary pool's name and namespace. */
+  readonly pool: string;
+  readonly namespace: string;
+  /** `pool[/namespace]/image`, as rbd takes it. */
+  readonly spec: string;
+  readonly point: DrillPoint;
+  /** sha256 of the drill image as made and of the primary at the point (equal: the drill is refused otherwise), and the size hashed. */
+  readonly checksums: { drill: string; primary: string; size: number };
+  /** How long each step took, in ms. */
+  readonly timings: { pointMs: number; copyMs: number; verifyMs: number; totalMs: number; attempts: number };
+  /** Open the drill image (read-write by default) on the secondary pool. */
+  open(options?: { readOnly?: boolean }): Promise<Image>;
+  /** Remove the drill image, and in journal mode the drill snapshot on the primary. Idempotent. */
+  cleanup(): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT = 120_000;
+const DEFAULT_POLL = 500;
+const MAX_ATTEMPTS = 3;
+/** The features a drill image keeps: never journaling (no mirroring in pool mode) nor non-primary. */
+const DRILL_FEATURES = new Set(['layering', 'exclusive-lock', 'object-map', 'fast-diff', 'deep-flatten', 'striping']);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function withImage<T>(pool: Pool, name: string, opts: { readOnly?: boolean; snapshotId?: number }, fn: (i: Image) => Promise<T>): Promise<T> {
+  const image = await pool.openImage(name, opts);
+  try {
+    return await fn(image);
+  } finally {
+    await image.close().catch(() => undefined);
+  }
+}
+
+/** sha256 of every byte of the image (at the snapshot it was opened at). */
+export async function imageSha256(image: Image): Promise<{ sha256: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of image.createReadStream()) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest('hex'), size };
+}
+
+function ctx(pool: Pool, image: string): ErrorContext {
+  return { op: 'drill', cluster: pool.cluster.name, pool: pool.name, namespace: pool.namespace, image };
+}
+
+/** The newest complete non-primary mirror snapshot (by the primary snapshot it copies), or null. */
+export function newestConsistent(snaps: readonly SnapshotInfo[]): SnapshotInfo | null {
+  let best: SnapshotInfo | null = null;
+  for (const s of snaps) {
+    const m = s.mirror;
+    if (!m || !m.complete || m.primarySnapId === null) continue;
+    if (m.state !== 'non-primary' && m.state !== 'non-primary-demoted') continue;
+    if (best === null || (m.primarySnapId as number) > (best.mirror?.primarySnapId as number)) best = s;
+  }
+  return best;
+}
+
+function checkDrillOptions(options: unknown): Required<Omit<DrillOptions, 'drillName'>> & { drillName: string } {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
+  const o = checkOptions<DrillOptions>(options);
+  if (!isHandle<Pool>(o.primary, 'pool')) throw new TypeError('primary must be a Pool (the pool on the site whose copy is primary)');
+  if (!isHandle<Pool>(o.secondary, 'pool')) throw new TypeError('secondary must be a Pool (the pool on the site the drill runs on)');
+  const image = checkName(o.image, 'image');
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  const drillName = o.drillName === undefined ? `${image}-drill-${stamp}` : checkName(o.drillName, 'drillName');
+  if (drillName === image) throw new RangeError('drillName must differ from the image name');
+  return {
+    primary: o.primary,
+    secondary: o.secondary,
+    image,
+    drillName,
+    timeoutMs: o.timeoutMs === undefined ? DEFAULT_TIMEOUT : checkInt(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1),
+    pollMs: o.pollMs === undefined ? DEFAULT_POLL : checkInt(o.pollMs, 'pollMs', 10, 600_000),
+  };
+}
+
+/** The snapshots of the copy, through a fresh read-only handle (a long-lived one may miss rbd-mirror's). */
+async function freshSnapshots(pool: Pool, name: string): Promise<SnapshotInfo[]> {
+  return withImage(pool, name, { readOnly: true }, (i) => i.snapshots.list());
+}
+
+/**
+ * Make a drill image on `secondary` from the newest consistent point of its
+ * non-primary copy of `image`, verified against `primary`. See the top of this file.
+ */
+export async function drill(options: DrillOptions): Promise<DrillHandle> {
+  const o = checkDrillOptions(options);
+  const { primary, secondary, image: name, drillName } = o;
+  if (primary.cluster.fsid() === secondary.cluster.fsid()) {
+    throw new RangeError(`primary and secondary are pools of the same cluster (fsid ${primary.cluster.fsid()}): they must be on different sites`);
+  }
+  const t0 = Date.now();
+  const c = ctx(secondary, name);
+  // 1. the copy on the secondary: mirrored, non-primary, replaying
+  const { mode, status } = await withImage(secondary, name, { readOnly: true }, async (i) => {
+    const inf = await i.mirror.info();
+    if (inf.state === 'disabled') {
+      throw new MirroringNotEnabled(EINVAL, c, `mirroring is not enabled on the image: nothing to drill on`, 'rbd_mirror_image_get_info');
+    }
+    if (inf.primary) {
+      throw new CopyIsPrimary(EINVAL, c, `the copy on this site is primary: a drill runs on the non-primary (secondary) copy, and demotes nothing`);
+    }
+    return { mode: await i.mirror.mode(), status: await i.mirror.status() };
+  });
+  const l = status.local;
+  if (!l || !l.up || l.state !== 'replaying') {
+    throw new NoConsistentPoint(
+      EAGAIN,
+      c,
+      `the copy is not replaying (${l ? `${l.up ? 'up' : 'down'}+${l.state}: ${l.description}` : 'no status'}): no consistent point to drill from yet`,
+    );
+  }
+  const made: { snapshot: string | null } = { snapshot: null };
+  let point: Candidate | null = null;
+  let pointMs = 0;
+  let copyMs = 0;
+  let attempts = 0;
+  try {
+    for (;;) {
+      attempts++;
+      const tp = Date.now();
+      point = mode === 'journal' ? await journalPoint(o, c, made) : await snapshotPoint(o, c);
+      pointMs += Date.now() - tp;
+      const tc = Date.now();
+      try {
+        await withImage(secondary, name, { snapshotId: point.point.snapshotId }, async (src) => {
+          const st = await src.stat();
+          const features = st.features.filter((f) => DRILL_FEATURES.has(f)) as string[];
+          if (features.includes('fast-diff') && !features.includes('object-map')) features.splice(features.indexOf('fast-diff'), 1);
+          await src.copy(secondary, drillName, { features, order: st.order });
+        });
+        copyMs += Date.now() - tc;
+        break;
+      } catch (err) {
+        copyMs += Date.now() - tc;
+        await secondary.removeImage(drillName).catch(() => undefined);
+        // snapshot mode: rbd-mirror pruned the point while we copied it: start again from the newer one
+        if (mode !== 'snapshot' || attempts >= MAX_ATTEMPTS || !(err instanceof RbdError)) throw err;
+        const still = (await freshSnapshots(secondary, name)).some((s) => s.id === point?.point.snapshotId);
+        if (still) throw err;
+      }
+    }
+    // 4. verify against the primary at the same point: the first candidate whose sha256 matches
+    const tv = Date.now();
+    const found = point as Candidate;
+    const d = await withImage(secondary, drillName, { readOnly: true }, imageSha256);
+    const tried: string[] = [];
+    let match: { snap: SnapshotInfo; sha256: string } | null = null;
+    for (const snap of found.candidates) {
+      const pr = await withImage(primary, name, { snapshotId: snap.id }, imageSha256).catch((err: unknown) => {
+        if (err instanceof RbdError && err.code === 'ENOENT') return null; // pruned meanwhile
+        throw err;
+      });
+      if (pr === null) continue;
+      tried.push(`snapshot ${snap.id}: sha256 ${pr.sha256}, ${pr.size} bytes`);
+      if (pr.sha256 === d.sha256 && pr.size === d.size) {
+        match = { snap, sha256: pr.sha256 };
+        break;
+      }
+    }
+    if (match === null) {
+      const e = new DrillChecksumMismatch(
+        EIO,
+        c,
+        `the drill image (sha256 ${d.sha256}, ${d.size} bytes) matches the primary at none of ${tried.join('; ') || 'no snapshot (gone)'}; ` +
+          `the drill image was removed`,
+      );
+      e.drill = d.sha256;
+      throw e;
+    }
+    const p: DrillPoint = { ...found.point, primarySnapshotId: match.snap.id, timestamp: match.snap.timestamp };
+    const checksums = { drill: d.sha256, primary: match.sha256, size: d.size };
+    const verifyMs = Date.now() - tv;
+    return handle(o, p, checksums, { pointMs, copyMs, verifyMs, totalMs: Date.now() - t0, attempts }, made);
+  } catch (err) {
+    await secondary.removeImage(drillName).catch(() => undefined);
+    if (made.snapshot !== null) {
+      const snap = made.snapshot;
+      await withImage(primary, name, {}, (i) => i.snapshots.remove(snap)).catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+/** A point to copy from, and the primary snapshots its data may match (tried in order). */
+interface Candidate {
+  point: Omit<DrillPoint, 'primarySnapshotId' | 'timestamp'>;
+  candidates: SnapshotInfo[];
+}
+
+/**
+ * Snapshot mode: the newest complete non-primary mirror snapshot of the copy. Its data is the primary's at the
+ * mirror snapshot before the one it names (16.2: rbd-mirror creates the non-primary snapshot, then copies the
+ * sync's data into the head), or at the one it names: both are candidates, the previous one first.
+ */
+async function snapshotPoint(o: ReturnType<typeof checkDrillOptions>, c: ErrorContext): Promise<Candidate> {
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    const best = newestConsistent(await freshSnapshots(o.secondary, o.image));
+    if (best === null) {
+      throw new NoConsistentPoint(
+        EAGAIN,
+        c,
+        'the copy holds no complete non-primary mirror snapshot yet (its first sync is not done): no consistent point to drill from yet',
+      );
+    }
+    const named = best.mirror?.primarySnapId as number;
+    const mirrorSnaps = (await withImage(o.primary, o.image, { readOnly: true }, (i) => i.snapshots.list())).filter(
+      (s) => s.namespace === 'mirror' && s.id <= named,
+    );
+    const exact = mirrorSnaps.find((s) => s.id === named);
+    const previous = mirrorSnaps.filter((s) => s.id < named).sort((x, y) => y.id - x.id)[0];
+    const candidates = [previous, exact].filter((s): s is SnapshotInfo => s !== undefined);
+    if (candidates.length) {
+      return {
+        point: { mode: 'snapshot', snapshotId: best.id, snapshotName: best.name, namedPrimarySnapshotId: named, createdOnPrimary: null },
+        candidates,
+      };
+    }
+    // The primary pruned them: a newer mirror snapshot is being synced; wait for it.
+    if (Date.now() + o.pollMs > deadline) {
+      throw new NoConsistentPoint(
+        EAGAIN,
+        c,
+        `the mirror snapshots the copy's newest complete one stands for (primary snapshot ${named} and the one before) are gone from the primary, and no newer one completed in ${o.timeoutMs} ms`,
+      );
+    }
+    await sleep(o.pollMs);
+  }
+}
+
+/** Journal mode: a drill snapshot on the primary, awaited on the copy. */
+async function journalPoint(o: ReturnType<typeof checkDrillOptions>, c: ErrorContext, made: { snapshot: string | null }): Promise<Candidate> {
+  const snapName = `xrbd-drill-${o.drillName}`;
+  const primarySnap = await withImage(o.primary, o.image, {}, async (i) => {
+    if (!(await i.mirror.info()).primary) {
+      throw new InvalidArgument(EINVAL, { ...c, cluster: o.primary.cluster.name, pool: o.primary.name }, 'the copy given as primary is not primary');
+    }
+    await i.snapshots.create(snapName);
+    made.snapshot = snapName;
+    return (await i.snapshots.list()).find((s) => s.name === snapName) as SnapshotInfo;
+  });
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    const here = (await freshSnapshots(o.secondary, o.image)).find((s) => s.name === snapName);
+    if (here) {
+      return {
+        point: { mode: 'journal', snapshotId: here.id, snapshotName: snapName, namedPrimarySnapshotId: primarySnap.id, createdOnPrimary: snapName },
+        candidates: [primarySnap],
+      };
+    }
+    if (Date.now() + o.pollMs > deadline) {
+      throw new NoConsistentPoint(ETIMEDOUT, c, `the drill snapshot ${snapName} taken on the primary has not been replayed into the copy in ${o.timeoutMs} ms`);
+    }
+    await sleep(o.pollMs);
+  }
+}
+
+function handle(
+  o: ReturnType<typeof checkDrillOptions>,
+  point: DrillPoint,
+  checksums: DrillHandle['checksums'],
+  timings: DrillHandle['timings'],
+  made: { snapshot: string | null },
+): DrillHandle {
+  const { secondary, primary, drillName } = o;
+  let cleaned: Promise<void> | null = null;
+  const cleanup = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      await secondary.removeImage(drillName).catch((err: unknown) => {
+        if (!(err instanceof RbdError && err.code === 'ENOENT')) throw err;
+      });
+      const snap = made.snapshot;
+      if (snap !== null) {
+        await withImage(primary, o.image, {}, (i) => i.snapshots.remove(snap)).catch((err: unknown) => {
+          if (!(err instanceof RbdError && err.code === 'ENOENT')) throw err;
+        });
+        made.snapshot = null;
+      }
+    })().catch((err: unknown) => {
+      cleaned = null; // let a later call try again
+      throw err;
+    }));
+  return {
+    image: drillName,
+    pool: secondary.name,
+    namespace: secondary.namespace,
+    spec: [secondary.name, secondary.namespace || undefined, drillName].filter((x) => x !== undefined).join('/'),
+    point,
+    checksums,
+    timings,
+    open: (opts?: { readOnly?: boolean }) => {
+      const ro = checkOptions<{ readOnly?: boolean }>(opts).readOnly;
+      return secondary.openImage(drillName, { readOnly: ro === undefined ? false : checkBoolean(ro, 'readOnly') });
+    },
+    cleanup,
+    [Symbol.asyncDispose]: cleanup,
+  };
+}
