@@ -78,6 +78,7 @@ export type Command =
       toPool?: string;
       fromUnreachable: boolean;
     }
+  | { name: 'drill'; spec: ImageSpec; primary: ConnFlags; primaryPool?: string; drillName?: string; keep: boolean; exec?: string }
   | { name: 'export'; spec: ImageSpec; file: string }
   | { name: 'import'; file: string; spec: ImageSpec; size?: number };
 
@@ -117,6 +118,16 @@ const OPTIONS = {
   'to-mon-host': { type: 'string' },
   'to-pool': { type: 'string' },
   'from-unreachable': { type: 'boolean' },
+  'primary-conf': { type: 'string' },
+  'primary-cluster': { type: 'string' },
+  'primary-id': { type: 'string' },
+  'primary-keyring': { type: 'string' },
+  'primary-keyfile': { type: 'string' },
+  'primary-mon-host': { type: 'string' },
+  'primary-pool': { type: 'string' },
+  keep: { type: 'boolean' },
+  exec: { type: 'string' },
+  name: { type: 'string' },
   size: { type: 'string' },
 } as const;
 
@@ -141,6 +152,7 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly OptionName[]>> = {
   wait: ['for', 'local', 'peer'],
   failover: ['mode', 'from-unreachable', 'namespace', ...TO],
   failback: ['namespace', ...TO],
+  drill: ['primary-conf', 'primary-cluster', 'primary-id', 'primary-keyring', 'primary-keyfile', 'primary-mon-host', 'primary-pool', 'keep', 'exec', 'name'],
   export: [],
   import: ['size'],
 };
@@ -208,7 +220,7 @@ function state(text: string, flag: string): string {
   return text;
 }
 
-function conn(v: Values, prefix: '' | 'to-'): ConnFlags {
+function conn(v: Values, prefix: '' | 'to-' | 'primary-'): ConnFlags {
   const c: ConnFlags = {};
   const get = (k: string): string | undefined => v[`${prefix}${k}` as OptionName] as string | undefined;
   if (get('conf') !== undefined) c.conf = get('conf');
@@ -348,6 +360,20 @@ function command(name: string, pos: string[], v: Values): Command {
       if (v['to-pool'] !== undefined) out.toPool = checkPart(v['to-pool'], 'pool', v['to-pool'], name);
       return out;
     }
+    case 'drill': {
+      arity(name, pos, 1, 1, 'drill POOL/IMAGE --primary-conf PATH [--keep | --exec CMD] [--name NAME]');
+      const primary = conn(v, 'primary-');
+      if (primary.conf === undefined && primary.cluster === undefined && primary.monHost === undefined) {
+        throw new UsageError('drill: name the site whose copy is primary with --primary-conf PATH (or --primary-cluster NAME, --primary-mon-host)', name);
+      }
+      if (v.keep && v.exec !== undefined) throw new UsageError('drill: --keep and --exec exclude each other (--exec cleans up after the command)', name);
+      if (v.exec === '') throw new UsageError('drill: --exec must not be empty', name);
+      const out: Command = { name, spec: parseImageSpec(pos[0], name), primary, keep: v.keep === true };
+      if (v.exec !== undefined) out.exec = v.exec;
+      if (v.name !== undefined) out.drillName = checkPart(v.name, 'image', v.name, name);
+      if (v['primary-pool'] !== undefined) out.primaryPool = checkPart(v['primary-pool'], 'pool', v['primary-pool'], name);
+      return out;
+    }
     case 'export':
       arity(name, pos, 2, 2, 'export POOL/IMAGE FILE|-');
       return { name, spec: parseImageSpec(pos[0], name), file: checkFile(pos[1], name) };
@@ -440,6 +466,17 @@ xrbd demote POOL [--namespace NS]
   --to-* the site getting the role back (same --to-* flags as failover).
   Stale copies there (split brain after a forced failover) are demoted and
   resynced, only for images named on the command line.`,
+  drill: `xrbd drill POOL/IMAGE --primary-conf PATH [--keep | --exec CMD] [--name NAME]
+  A DR drill on the site named by the global flags, where the copy is
+  non-primary: a writable drill image from a consistent point (snapshot mode:
+  the newest complete mirror snapshot; journal mode: a snapshot taken on the
+  primary, named by --primary-conf --primary-cluster --primary-id
+  --primary-keyring --primary-keyfile --primary-mon-host --primary-pool,
+  and replayed), checked by sha256 against the primary at that point.
+  Nothing is demoted; replication goes on. Then: --exec CMD runs CMD (sh -c)
+  with XRBD_DRILL_SPEC, XRBD_DRILL_POOL, XRBD_DRILL_IMAGE set and cleans up
+  (CMD's failure fails the drill); --keep leaves the drill image (and a
+  journal-mode drill snapshot) for you to test and remove; else it cleans up.`,
   export: `xrbd export POOL/IMAGE FILE|-
   Write every byte of the image to a new file (- for stdout).`,
   import: `xrbd import FILE|- POOL/IMAGE [--size SIZE]

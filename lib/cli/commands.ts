@@ -9,7 +9,6 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { Cluster, type ConnectOptions } from '../cluster/cluster';
-import { failback, failover, type DrReport } from '../dr/dr';
 import { Timeout } from '../core/errors';
 import type { Image } from '../image/image';
 import type { MirrorImageStatus } from '../mirror/image-mirror';
@@ -31,9 +30,6 @@ import {
 } from './args';
 import {
   Progress,
-  drReportJson,
-  formatDrEvent,
-  formatDrReport,
   formatImageStatus,
   formatPoolAction,
   formatPoolStatus,
@@ -42,6 +38,7 @@ import {
   statusLine,
   type ProgressSink,
 } from './format';
+import { dr, drillCommand } from './dr';
 
 /** Where xrbd reads and writes, and what interrupts it (the real process, or a test's). */
 export interface Io {
@@ -127,7 +124,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** One run of xrbd: its flags, its connections, its output. */
-class Run {
+export class Run {
   readonly g: GlobalFlags;
   readonly io: Io;
   readonly progress: Progress;
@@ -302,6 +299,8 @@ async function dispatch(run: Run, cmd: Command): Promise<number> {
     case 'failover':
     case 'failback':
       return dr(run, cmd);
+    case 'drill':
+      return drillCommand(run, cmd);
     case 'export':
       return exportCommand(run, cmd.spec, cmd.file);
     case 'import':
@@ -471,44 +470,6 @@ async function waitCommand(run: Run, s: ImageSpec, target: { local?: string; pee
 }
 
 // ---- failover / failback --------------------------------------------------------------------
-
-async function dr(run: Run, cmd: Extract<Command, { name: 'failover' | 'failback' }>): Promise<number> {
-  const forced = cmd.name === 'failover' && cmd.mode === 'forced';
-  let fromPool: Pool | null = null;
-  let fromCluster: Cluster | null = null;
-  if (!cmd.fromUnreachable) {
-    try {
-      fromCluster = await run.connect(run.g, 'the from site');
-      fromPool = await run.openPool(fromCluster, cmd.pool);
-    } catch (err) {
-      if (!forced || err instanceof AbortError) throw err;
-      run.note(`xrbd: ${err instanceof Error ? err.message : String(err)}`);
-      run.note('xrbd: going on without the from site (from: null): its copies are not demoted and may still be primary');
-    }
-  }
-  const toCluster = await run.connect(cmd.to, 'the to site');
-  if (fromCluster !== null && fromCluster.fsid() === toCluster.fsid()) {
-    // Two handles on one cluster would demote and re-promote the same copy.
-    throw new UsageError(
-      `${cmd.name}: the global flags and the --to-* flags reach the same cluster (fsid ${toCluster.fsid()}): name the other site with --to-*`,
-      cmd.name,
-    );
-  }
-  const toPool = await run.openPool(toCluster, { pool: cmd.toPool ?? cmd.pool.pool, namespace: cmd.pool.namespace });
-  const common = {
-    images: cmd.images.length ? cmd.images : undefined,
-    timeoutMs: run.waitMs,
-    signal: run.signal,
-    onEvent: (e: Parameters<typeof formatDrEvent>[0]) => run.note(formatDrEvent(e)),
-  };
-  let report: DrReport;
-  if (cmd.name === 'failover') report = await failover({ ...common, mode: cmd.mode, from: fromPool, to: toPool });
-  else report = await failback({ ...common, from: fromPool as Pool, to: toPool });
-  if (run.g.json) run.json(drReportJson(report));
-  else run.out(formatDrReport(report));
-  if (run.signal.aborted) return EXIT.interrupted;
-  return report.ok ? EXIT.ok : EXIT.partial;
-}
 
 // ---- export / import ------------------------------------------------------------------------
 

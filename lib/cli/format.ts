@@ -4,6 +4,7 @@
  * unit tests need no cluster.
  */
 import type { DrEvent, DrImageReport, DrReport } from '../dr/dr';
+import type { DrillHandle } from '../dr/drill';
 import type { MirrorImageStatus } from '../mirror/image-mirror';
 import type { MirrorImageLag } from '../mirror/lag';
 import type { MirrorSiteStatus } from '../mirror/status';
@@ -219,6 +220,23 @@ export function formatDrReport(report: DrReport): string {
 /** A DrReport for --json: errors reduced to { name, message, code, errno }. */
 export function drReportJson(report: DrReport): unknown {
   return { ...report, images: report.images.map((r) => (r.error ? { ...r, error: jsonError(r.error) } : r)) };
+}
+
+/** A drill's result: the drill image, its point, the checksums, the timings, the test and the cleanup. */
+export function formatDrill(d: DrillHandle, testCode: number | null, cleanedUp: boolean): string {
+  const p = d.point;
+  const t = d.timings;
+  const lines = [
+    `drill image: ${d.spec}`,
+    `mode: ${p.mode}`,
+    `point: ${p.snapshotName} (id ${p.snapshotId}) = primary snapshot ${p.primarySnapshotId} taken ${p.timestamp.toISOString()}`,
+    `sha256: ${d.checksums.drill} (primary at the point: ${d.checksums.primary}, ${d.checksums.size} bytes): match`,
+    `timings: point ${seconds(t.pointMs)}, copy ${seconds(t.copyMs)}, verify ${seconds(t.verifyMs)}, total ${seconds(t.totalMs)}`,
+  ];
+  if (p.createdOnPrimary) lines.push(`drill snapshot on the primary: ${p.createdOnPrimary}${cleanedUp ? ' (removed)' : ''}`);
+  if (testCode !== null) lines.push(`test: exit ${testCode}${testCode === 0 ? ' (passed)' : ' (failed)'}`);
+  lines.push(cleanedUp ? 'cleaned up: the drill image is removed' : `kept: remove ${d.spec}${p.createdOnPrimary ? ` and ${p.createdOnPrimary} on the primary` : ''} when done`);
+  return lines.join('\n') + '\n';
 }
 
 /** Replace every secret (cephx keys) in a message. */
