@@ -229,7 +229,7 @@ export function formatDrill(d: DrillHandle, testCode: number | null, cleanedUp: 
   const lines = [
     `drill image: ${d.spec}`,
     `mode: ${p.mode}`,
-    `point: ${p.snapshotName} (id ${p.snapshotId}) = primary snapshot ${p.primarySnapshotId} taken ${p.timestamp.toISOString()}`,
+    `point: ${p.source === 'head' ? 'head at ' : ''}${p.snapshotName} (id ${p.snapshotId}) = primary snapshot ${p.primarySnapshotId} taken ${p.timestamp.toISOString()}`,
     `sha256: ${d.checksums.drill} (primary at the point: ${d.checksums.primary}, ${d.checksums.size} bytes): match`,
     `timings: point ${seconds(t.pointMs)}, copy ${seconds(t.copyMs)}, verify ${seconds(t.verifyMs)}, total ${seconds(t.totalMs)}`,
   ];

@@ -12,12 +12,21 @@
  *      (`xrbd-drill-<drill name>`), awaited until rbd-mirror has replayed it into
  *      the copy (journal replay creates it there at the same point of the
  *      write stream);
- * 3. copies the copy at that snapshot into a new, unmirrored, writable image
- *    on `secondary` (the drill image; features without journaling or
- *    non-primary), reading through a handle opened at the snapshot id;
- * 4. checks its sha256 against the primary at the same point (the primary
- *    image opened at the primary snapshot), and refuses (DrillChecksumMismatch,
- *    drill image removed) when they differ.
+ * 3. copies the copy into a new, unmirrored, writable image on `secondary`
+ *    (the drill image; features without journaling or non-primary);
+ * 4. checks its sha256 against the primary at the point (the primary image
+ *    opened at the primary snapshot) and keeps it only when they are equal.
+ *
+ * What is copied, snapshot mode: rbd-mirror creates a non-primary snapshot and
+ * then copies that sync's data into the copy's head, so on 16.2 the newest
+ * complete non-primary snapshot freezes the data of the primary's *previous*
+ * mirror snapshot. The drill first copies the head (which holds the newest
+ * sync's data while no other sync runs) and keeps it if it equals the primary
+ * at the newest synced snapshot; else it copies the frozen snapshot and
+ * compares it with the primary's previous mirror snapshot, then the newest.
+ * A mismatch everywhere (a sync ran during the copy, the point was pruned) is
+ * tried again from the newer point, at most MAX_ATTEMPTS times, then
+ * DrillChecksumMismatch. Journal mode: the copy at the replayed drill snapshot.
  *
  * The caller then mounts/boots/tests the drill image (`handle.open()`), and
  * `handle.cleanup()` (or `await using`) removes it — and, in journal mode,
@@ -25,10 +34,6 @@
  * demoted or promoted, no daemon is touched, replication goes on throughout;
  * the only change to the primary is the journal-mode drill snapshot, which
  * the handle names (`point.snapshotName`, `point.createdOnPrimary`).
- *
- * In snapshot mode rbd-mirror may prune the point (a newer mirror snapshot
- * synced) while the copy runs: the read then fails and the drill starts again
- * from the newer point, at most MAX_ATTEMPTS times.
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:os';
@@ -80,7 +85,12 @@ export interface DrillOptions {
 export interface DrillPoint {
   /** 'snapshot': the newest complete non-primary mirror snapshot; 'journal': a drill snapshot taken on the primary and replicated. */
   mode: MirrorImageMode;
-  /** The snapshot's id on the secondary copy. */
+  /**
+   * What was copied: 'head', the copy's head while its newest mirror snapshot was complete (snapshot mode; the
+   * freshest point, proven by the checksum), or 'snapshot', the copy at `snapshotId`.
+   */
+  source: 'head' | 'snapshot';
+  /** The snapshot's id on the secondary copy (snapshot mode: its newest complete non-primary mirror snapshot). */
   snapshotId: number;
   /** Its name on the secondary copy. */
   snapshotName: string;
@@ -218,67 +228,44 @@ export async function drill(options: DrillOptions): Promise<DrillHandle> {
     );
   }
   const made: { snapshot: string | null } = { snapshot: null };
-  let point: Candidate | null = null;
-  let pointMs = 0;
-  let copyMs = 0;
-  let attempts = 0;
+  const timings = { pointMs: 0, copyMs: 0, verifyMs: 0, totalMs: 0, attempts: 0 };
+  const tried: string[] = [];
   try {
     for (;;) {
-      attempts++;
+      timings.attempts++;
       const tp = Date.now();
-      point = mode === 'journal' ? await journalPoint(o, c, made) : await snapshotPoint(o, c);
-      pointMs += Date.now() - tp;
-      const tc = Date.now();
-      try {
-        await withImage(secondary, name, { snapshotId: point.point.snapshotId }, async (src) => {
-          const st = await src.stat();
-          const features = st.features.filter((f) => DRILL_FEATURES.has(f)) as string[];
-          if (features.includes('fast-diff') && !features.includes('object-map')) features.splice(features.indexOf('fast-diff'), 1);
-          await src.copy(secondary, drillName, { features, order: st.order });
-        });
-        copyMs += Date.now() - tc;
-        break;
-      } catch (err) {
-        copyMs += Date.now() - tc;
-        await secondary.removeImage(drillName).catch(() => undefined);
-        // snapshot mode: rbd-mirror pruned the point while we copied it: start again from the newer one
-        if (mode !== 'snapshot' || attempts >= MAX_ATTEMPTS || !(err instanceof RbdError)) throw err;
-        const still = (await freshSnapshots(secondary, name)).some((s) => s.id === point?.point.snapshotId);
-        if (still) throw err;
+      const found = mode === 'journal' ? await journalPoint(o, c, made) : await snapshotPoint(o, c);
+      timings.pointMs += Date.now() - tp;
+      // Snapshot mode: first the copy's head while the newest mirror snapshot is complete (it holds that sync's
+      // data; a sync starting meanwhile shows as a mismatch), then the frozen snapshot. Journal mode: the snapshot.
+      const sources: Array<{ from: 'head' | 'snapshot'; candidates: SnapshotInfo[] }> = [];
+      const named = found.candidates.find((x) => x.id === found.point.namedPrimarySnapshotId);
+      if (mode === 'snapshot' && named) sources.push({ from: 'head', candidates: [named] });
+      sources.push({ from: 'snapshot', candidates: found.candidates });
+      for (const src of sources) {
+        const r = await copyAndVerify(o, c, src.from === 'head' ? undefined : found.point.snapshotId, src.candidates, timings, tried);
+        if (r !== null) {
+          const p: DrillPoint = {
+            ...found.point,
+            source: src.from,
+            primarySnapshotId: r.snap.id,
+            timestamp: r.snap.timestamp,
+          };
+          timings.totalMs = Date.now() - t0;
+          return handle(o, p, { drill: r.sha256, primary: r.sha256, size: r.size }, timings, made);
+        }
       }
-    }
-    // 4. verify against the primary at the same point: the first candidate whose sha256 matches
-    const tv = Date.now();
-    const found = point as Candidate;
-    const d = await withImage(secondary, drillName, { readOnly: true }, imageSha256);
-    const tried: string[] = [];
-    let match: { snap: SnapshotInfo; sha256: string } | null = null;
-    for (const snap of found.candidates) {
-      const pr = await withImage(primary, name, { snapshotId: snap.id }, imageSha256).catch((err: unknown) => {
-        if (err instanceof RbdError && err.code === 'ENOENT') return null; // pruned meanwhile
-        throw err;
-      });
-      if (pr === null) continue;
-      tried.push(`snapshot ${snap.id}: sha256 ${pr.sha256}, ${pr.size} bytes`);
-      if (pr.sha256 === d.sha256 && pr.size === d.size) {
-        match = { snap, sha256: pr.sha256 };
-        break;
+      // snapshot mode: rbd-mirror moved on while we copied (a new sync, the point pruned): again from the newer point
+      if (mode !== 'snapshot' || timings.attempts >= MAX_ATTEMPTS) {
+        const e = new DrillChecksumMismatch(
+          EIO,
+          c,
+          `the drill image matched the primary at no point tried (${tried.join('; ')}); no drill image was left`,
+        );
+        throw e;
       }
+      await sleep(o.pollMs);
     }
-    if (match === null) {
-      const e = new DrillChecksumMismatch(
-        EIO,
-        c,
-        `the drill image (sha256 ${d.sha256}, ${d.size} bytes) matches the primary at none of ${tried.join('; ') || 'no snapshot (gone)'}; ` +
-          `the drill image was removed`,
-      );
-      e.drill = d.sha256;
-      throw e;
-    }
-    const p: DrillPoint = { ...found.point, primarySnapshotId: match.snap.id, timestamp: match.snap.timestamp };
-    const checksums = { drill: d.sha256, primary: match.sha256, size: d.size };
-    const verifyMs = Date.now() - tv;
-    return handle(o, p, checksums, { pointMs, copyMs, verifyMs, totalMs: Date.now() - t0, attempts }, made);
   } catch (err) {
     await secondary.removeImage(drillName).catch(() => undefined);
     if (made.snapshot !== null) {
@@ -289,9 +276,64 @@ export async function drill(options: DrillOptions): Promise<DrillHandle> {
   }
 }
 
+/**
+ * Copy the secondary copy (its head, or at `snapshotId`) into the drill image and compare its sha256 with the
+ * primary at each candidate snapshot: the first match, or null (the drill image removed again).
+ */
+async function copyAndVerify(
+  o: ReturnType<typeof checkDrillOptions>,
+  c: ErrorContext,
+  snapshotId: number | undefined,
+  candidates: readonly SnapshotInfo[],
+  timings: DrillHandle['timings'],
+  tried: string[],
+): Promise<{ snap: SnapshotInfo; sha256: string; size: number } | null> {
+  const { secondary, primary, image: name, drillName } = o;
+  const tc = Date.now();
+  try {
+    await withImage(secondary, name, snapshotId === undefined ? { readOnly: true } : { snapshotId }, async (src) => {
+      const st = await src.stat();
+      const features = st.features.filter((f) => DRILL_FEATURES.has(f)) as string[];
+      if (features.includes('fast-diff') && !features.includes('object-map')) features.splice(features.indexOf('fast-diff'), 1);
+      await src.copy(secondary, drillName, { features, order: st.order });
+    });
+  } catch (err) {
+    await secondary.removeImage(drillName).catch(() => undefined);
+    // the point was pruned while we read it: not this one
+    if (err instanceof RbdError && err.code === 'ENOENT' && snapshotId !== undefined) {
+      tried.push(`snapshot ${snapshotId} of the copy: gone while copied`);
+      return null;
+    }
+    throw err;
+  } finally {
+    timings.copyMs += Date.now() - tc;
+  }
+  const tv = Date.now();
+  try {
+    const d = await withImage(secondary, drillName, { readOnly: true }, imageSha256);
+    for (const snap of candidates) {
+      const pr = await withImage(primary, name, { snapshotId: snap.id }, imageSha256).catch((err: unknown) => {
+        if (err instanceof RbdError && err.code === 'ENOENT') return null; // pruned meanwhile
+        throw err;
+      });
+      const from = snapshotId === undefined ? 'head' : `snapshot ${snapshotId}`;
+      if (pr === null) {
+        tried.push(`${from} vs primary snapshot ${snap.id}: gone`);
+        continue;
+      }
+      tried.push(`${from} (sha256 ${d.sha256}) vs primary snapshot ${snap.id} (sha256 ${pr.sha256})`);
+      if (pr.sha256 === d.sha256 && pr.size === d.size) return { snap, sha256: d.sha256, size: d.size };
+    }
+    await secondary.removeImage(drillName);
+    return null;
+  } finally {
+    timings.verifyMs += Date.now() - tv;
+  }
+}
+
 /** A point to copy from, and the primary snapshots its data may match (tried in order). */
 interface Candidate {
-  point: Omit<DrillPoint, 'primarySnapshotId' | 'timestamp'>;
+  point: Omit<DrillPoint, 'primarySnapshotId' | 'timestamp' | 'source'>;
   candidates: SnapshotInfo[];
 }
 

@@ -35,8 +35,8 @@ const labDir = path.join(root, '.lab-dr');
 const BASE_PORT = PORTS.drDemo;
 
 /** The demo's steps, in order, and the checksum verifications it makes (see lib/demo/dr.ts). */
-const STEPS = ['lab', 'create', 'replicate', 'planned-failover', 'failback', 'site-loss', 'site-return'];
-const CHECKS = 18;
+const STEPS = ['lab', 'create', 'replicate', 'drill', 'planned-failover', 'failback', 'site-loss', 'site-return'];
+const CHECKS = 22;
 
 interface DemoResult {
   ok: boolean;
