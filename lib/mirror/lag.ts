@@ -30,6 +30,7 @@ import type { Pool } from '../pool/pool';
 import { RbdError } from '../core/errors';
 import { native } from '../core/native';
 import { checkOptions } from '../core/validate';
+import { isHandle } from '../core/resource';
 import { EVENT_TYPE_AIO_FLUSH, decodeJournalTailDetail, type JournalEntryDetail } from './journal';
 import type { JournalPosition, MirrorImageMode, MirrorSiteStatus, MirrorStatusState } from './status';
 import { newestPosition, positionReached } from './wait';
@@ -294,7 +295,7 @@ async function peerLastSync(image: Image, peer: Image): Promise<{ uuid: string; 
 export async function imageLag(image: Image, options?: MirrorLagOptions, known?: { status: MirrorImageStatus; mode: MirrorImageMode }): Promise<MirrorImageLag> {
   const o = checkOptions<MirrorLagOptions>(options);
   const peer = o.peer;
-  if (peer !== undefined && (peer === null || typeof peer !== 'object' || typeof (peer as Image).snapshots?.list !== 'function')) {
+  if (peer !== undefined && !isHandle<Image>(peer, 'image')) {
     throw new TypeError('peer must be an Image (the same image opened on the peer cluster)');
   }
   const at = new Date();
@@ -332,7 +333,7 @@ export async function poolLag(pool: Pool, options?: PoolMirrorLagOptions): Promi
     throw new RangeError('concurrency must be an integer from 1 to 64');
   }
   const peerPool = o.peer;
-  if (peerPool !== undefined && (peerPool === null || typeof peerPool !== 'object' || typeof (peerPool as Pool).openImage !== 'function')) {
+  if (peerPool !== undefined && !isHandle<Pool>(peerPool, 'pool')) {
     throw new TypeError('peer must be a Pool (the same pool on the peer cluster)');
   }
   const at = new Date();

@@ -523,6 +523,7 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     waitForReplication: sig(opts({ ...waitFields, peer: { kind: 'image', valid: () => c.image } }, () => ({ timeoutMs: 2000, pollMs: 100 }))),
     waitForState: sig({ kind: 'match', valid: () => () => true }, waitOpts),
     watch: sig(opts({ intervalMs: int(100, 2 ** 31 - 1, () => 100) })),
+    lag: sig(opts({ peer: { kind: 'image', valid: () => c.image } })),
   },
   PoolTrash: {
     move: sig(name(missing('image')), opts({ delaySeconds: int(0, Number.MAX_SAFE_INTEGER) })),
@@ -595,6 +596,7 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     watch: sig(opts({ intervalMs: int(100, 2 ** 31 - 1, () => 100) })),
     remoteNamespace: noArgs,
     setRemoteNamespace: sig({ kind: 'str', valid: () => '', shared: true }),
+    lag: sig(opts({ peer: poolArg, concurrency: int(1, 64, () => 2) })),
   },
   'lib/index.ts': {
     capabilities: noArgs,
@@ -627,6 +629,21 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
           onEvent: fn,
         },
         () => ({ from: c.foreignPool, to: c.pool, images: [], timeoutMs: 2000, pollMs: 100 }),
+        false,
+      ),
+    ),
+    // A drill of the scratch pool's image (not mirrored): refused with MirroringNotEnabled after the checks.
+    drill: sig(
+      opts(
+        {
+          primary: { ...poolArg, valid: () => c.foreignPool, required: true },
+          secondary: { ...poolArg, required: true },
+          image: name(() => c.imageName, { required: true }),
+          drillName: name(() => uniq('drill')),
+          timeoutMs: int(1, 2 ** 31 - 1, () => 2000),
+          pollMs: int(10, 600_000, () => 100),
+        },
+        () => ({ primary: c.foreignPool, secondary: c.pool, image: c.imageName, timeoutMs: 2000, pollMs: 100 }),
         false,
       ),
     ),
@@ -1114,6 +1131,53 @@ describe('handles of another Cluster connection', () => {
     counts.scenarios++;
     expect(failures).toEqual([]);
   }, 600_000);
+});
+
+describe('drill refusals', () => {
+  beforeEach(() => failures.splice(0));
+  test('a drill on a non-mirrored image, on a primary copy, with no consistent point, or within one cluster: a typed error saying which', async () => {
+    await freshImage();
+    const plain = c.imageName;
+    await c.image.close();
+    const cases: Array<[string, () => Promise<unknown>, (e: unknown) => boolean]> = [
+      ['drill(not mirrored)', () => lib.drill({ primary: c.foreignPool, secondary: c.pool, image: plain }), (e) => e instanceof lib.MirroringNotEnabled],
+      ['drill(primary and secondary of one cluster)', () => lib.drill({ primary: c.samePool, secondary: c.pool, image: plain }), (e) => e instanceof RangeError],
+    ];
+    // A mirrored image of the scratch pool (image mode; no peer there, so no rbd-mirror replays it).
+    const mirrored = uniq('drill');
+    await c.pool.mirror.enable('image');
+    await c.pool.createImage(mirrored, MiB, { features: ['layering', 'exclusive-lock'] });
+    const img = await c.pool.openImage(mirrored);
+    try {
+      await img.mirror.enable('snapshot');
+      cases.push(['drill(primary copy)', () => lib.drill({ primary: c.foreignPool, secondary: c.pool, image: mirrored }), (e) => e instanceof lib.CopyIsPrimary]);
+      for (const [label, f, ok] of cases) {
+        counts.badInputs++;
+        const r = await attempt(f, label);
+        const o = r.outcome;
+        process.stderr.write(`[bad-input] ${label}: ${describeOutcome(o)}\n`);
+        if (o.kind === 'hang') counts.hangs++;
+        if (!(o.kind === 'error' && ok(o.err))) failures.push(`${label}: expected its typed refusal, got ${describeOutcome(o)}`);
+      }
+      // Demoted: non-primary, and nobody replays it: no consistent point.
+      await img.mirror.demote();
+      counts.badInputs++;
+      const r = await attempt(() => lib.drill({ primary: c.foreignPool, secondary: c.pool, image: mirrored }), 'drill(no consistent point)');
+      const o = r.outcome;
+      process.stderr.write(`[bad-input] drill(no consistent point): ${describeOutcome(o)}\n`);
+      if (!(o.kind === 'error' && o.err instanceof lib.NoConsistentPoint && (o.err as RbdError).code === 'EAGAIN')) {
+        failures.push(`drill(no consistent point): expected NoConsistentPoint (EAGAIN), got ${describeOutcome(o)}`);
+      }
+      expect((await c.pool.listImages()).filter((n) => n.includes('-drill-'))).toEqual([]);
+    } finally {
+      await img.mirror.disable({ force: true }).catch(() => undefined);
+      await img.close();
+      await c.pool.removeImage(mirrored).catch(() => undefined);
+      await c.pool.mirror.disable().catch(() => undefined);
+    }
+    counts.scenarios++;
+    expect(failures).toEqual([]);
+  }, 300_000);
 });
 
 describe('calls racing close()', () => {
