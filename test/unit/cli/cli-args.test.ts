@@ -483,3 +483,30 @@ describe('progress', () => {
     expect(out[3]).toBe('\n');
   });
 });
+
+describe('xrbd drill', () => {
+  test('parses the image, the primary site, --exec / --keep and --name', () => {
+    const p = parseCommandLine(['-c', '/b.conf', 'drill', 'rbd/ns/disk', '--primary-conf', '/a.conf', '--primary-id', 'client.x', '--exec', 'true', '--name', 'd1']);
+    expect(p.global.conf).toBe('/b.conf');
+    expect(p.command).toEqual({
+      name: 'drill',
+      spec: { pool: 'rbd', namespace: 'ns', image: 'disk' },
+      primary: { conf: '/a.conf', id: 'x' },
+      keep: false,
+      exec: 'true',
+      drillName: 'd1',
+    });
+    expect(parseCommandLine(['drill', 'rbd/disk', '--primary-mon-host', '10.0.0.1', '--keep', '--primary-pool', 'p2']).command).toMatchObject({
+      keep: true,
+      primaryPool: 'p2',
+      primary: { monHost: '10.0.0.1' },
+    });
+  });
+  test('refuses what makes no drill', () => {
+    expect(usage(['drill', 'rbd/disk']).message).toMatch(/--primary-conf/);
+    expect(usage(['drill', 'rbd', '--primary-conf', '/a']).message).toMatch(/POOL\/IMAGE/);
+    expect(usage(['drill', 'rbd/disk', '--primary-conf', '/a', '--keep', '--exec', 'x']).message).toMatch(/exclude/);
+    expect(usage(['drill', 'rbd/disk', '--primary-conf', '/a', '--exec', '']).message).toMatch(/--exec must not be empty/);
+    expect(usage(['drill', 'rbd/disk', '--to-conf', '/a']).message).toMatch(/to-conf/);
+  });
+});
