@@ -7,6 +7,7 @@
  * demoted, and site-a's snapshots are unchanged but for what the drill names.
  * Refusals: a primary copy, an image not mirrored, no consistent point yet.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -161,6 +162,43 @@ describe.each(['journal', 'snapshot'] as const)('%s mode', (mode) => {
     if (mode === 'snapshot') for (const s of before.snaps) expect(after.snaps.includes(s) || s.includes(':.mirror.')).toBe(true);
     const rbdInfo = JSON.parse(await lab.rbd('site-a', ['info', '--format', 'json', `${lab.pool}/${name}`])) as { mirroring: { primary: boolean } };
     expect(rbdInfo.mirroring.primary).toBe(true);
+  }, 300_000);
+});
+
+describe('xrbd drill', () => {
+  const CLI = path.join(__dirname, '..', '..', '..', 'dist', 'cli', 'xrbd.js');
+  const xrbd = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [CLI, '--conf', lab.site('site-b').confPath, ...args], { timeout: 180_000 }, (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      });
+    });
+
+  test('--exec runs the caller\'s test against the drill image, then cleans up; a failing test fails the drill; --json', async () => {
+    const { name, data } = await mirrored('journal');
+    const out = path.join(tmpdir(), `${name}.info.json`);
+    const conf = lab.site('site-b').confPath;
+    try {
+      const r = await xrbd(['drill', `${lab.pool}/${name}`, '--primary-conf', lab.site('site-a').confPath, '--json',
+        '--exec', `rbd -c ${conf} info --format json "$XRBD_DRILL_SPEC" > ${out} && test "$XRBD_DRILL_POOL" = ${lab.pool}`]);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.stdout) as { image: string; spec: string; checksums: { drill: string }; test: { exitCode: number }; cleanedUp: boolean; point: { mode: string } };
+      expect(j).toMatchObject({ test: { exitCode: 0 }, cleanedUp: true, point: { mode: 'journal' } });
+      expect(j.checksums.drill).toBe(sha(data));
+      const info = JSON.parse(await readFile(out, 'utf8')) as { name: string; mirroring?: unknown };
+      expect(info.name).toBe(j.image);
+      expect(await pb.listImages()).not.toContain(j.image);
+      const failed = await xrbd(['drill', `${lab.pool}/${name}`, '--primary-conf', lab.site('site-a').confPath, '--exec', 'exit 3']);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toMatch(/test: exit 3 \(failed\)/);
+      expect(failed.stdout).toMatch(/cleaned up/);
+      expect((await pb.listImages()).filter((i) => i.startsWith(`${name}-drill`))).toEqual([]);
+      // the drill snapshots on site-a are gone again
+      expect((await primaryState(name)).snaps.filter((x) => x.includes('xrbd-drill'))).toEqual([]);
+    } finally {
+      await rm(out, { force: true });
+    }
   }, 300_000);
 });
 
