@@ -17,6 +17,10 @@
 #include "pool/trash.h"
 #include "image/watch.h"
 #include "core/registry.h"
+#include "core/constants.h"
+#include "image/locks.h"
+#include "image/maintenance.h"
+#include "pool/stats.h"
 
 namespace xrbd {
 
@@ -86,6 +90,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitIo(env, exports);
   InitDiff(env, exports);
   InitWatch(env, exports);
+  InitConstants(env, exports);
+  InitLocks(env, exports);
+  InitMaintenance(env, exports);
+  InitPoolStats(env, exports);
   return exports;
 }
 
