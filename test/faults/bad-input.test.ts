@@ -714,7 +714,7 @@ const OWNER: Record<string, keyof Handles | null> = {
 // ------------------------------------------------------------------ reflection
 
 /** Protected members of Resource and its subclasses: on the prototype, not public. */
-const NOT_PUBLIC = new Set(['constructor', 'run', 'runIo', 'runSync', 'context', 'closeNative']);
+const NOT_PUBLIC = new Set(['constructor', 'run', 'runIo', 'runSync', 'runNow', 'admit', 'context', 'closeNative']);
 
 function publicMethods(proto: object, stopAt: object): string[] {
   const out = new Set<string>();
