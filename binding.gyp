@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/core/exit_guard.cc",
+        "native/core/constants.cc",
         "native/cluster/cluster.cc",
         "native/cluster/admin.cc",
         "native/cluster/capabilities.cc",
@@ -17,10 +18,11 @@
         "native/image/diff.cc",
         "native/image/metadata.cc",
         "native/image/snapshots.cc",
+        "native/image/clones.cc",
         "native/image/watch.cc",
         "native/mirror/pool.cc",
+        "native/mirror/peers.cc",
         "native/mirror/image.cc",
-        "native/core/constants.cc",
         "native/image/locks.cc",
         "native/image/maintenance.cc",
         "native/pool/stats.cc"

@@ -163,8 +163,8 @@ export {
   errnoCode,
   type ErrorContext,
 } from './core/errors';
+export { AbortError } from './core/poll';
 export {
-  AbortError,
   matchesMirrorState,
   type MirrorWaitTimeout,
   type MirrorWaitOptions,

@@ -4,6 +4,7 @@
 #include "cluster/admin.h"
 #include "cluster/capabilities.h"
 #include "cluster/cluster.h"
+#include "core/constants.h"
 #include "image/diff.h"
 #include "pool/groups.h"
 #include "image/image.h"
@@ -17,7 +18,6 @@
 #include "pool/trash.h"
 #include "image/watch.h"
 #include "core/registry.h"
-#include "core/constants.h"
 #include "image/locks.h"
 #include "image/maintenance.h"
 #include "pool/stats.h"
@@ -76,6 +76,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Image", image);
   exports.Set("versions", Napi::Function::New<Versions>(env, "versions"));
   exports.Set("liveHandles", Napi::Function::New<LiveHandles>(env, "liveHandles"));
+  InitConstants(env, exports);  // librbd/librados enum and flag values, from the headers
 
   // API areas: plain functions taking a wrapped handle first.
   InitCapabilities(env, exports);
@@ -90,7 +91,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitIo(env, exports);
   InitDiff(env, exports);
   InitWatch(env, exports);
-  InitConstants(env, exports);
   InitLocks(env, exports);
   InitMaintenance(env, exports);
   InitPoolStats(env, exports);

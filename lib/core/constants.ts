@@ -93,6 +93,11 @@ export class NamedFlags<N extends string> {
     private readonly cNames: Readonly<Record<N, string>>,
   ) {}
 
+  /** Our names, in the order this table lists them. */
+  get names(): N[] {
+    return Object.keys(this.cNames) as N[];
+  }
+
   /** The bit (or mask) of one flag. */
   value(name: N): number {
     if (!this.#values) {
@@ -214,6 +219,15 @@ export const SNAP_MIRROR_STATE = new NamedEnum('snapMirrorState', {
 export const LOCK_MODE = new NamedEnum('lockMode', {
   exclusive: 'RBD_LOCK_MODE_EXCLUSIVE',
   shared: 'RBD_LOCK_MODE_SHARED',
+});
+
+/** LIBRADOS_OP_FLAG_FADVISE_*: the caching hints of one I/O (IoOptions.fadvise). */
+export const FADVISE = new NamedFlags('opFlag', {
+  random: 'LIBRADOS_OP_FLAG_FADVISE_RANDOM',
+  sequential: 'LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL',
+  willneed: 'LIBRADOS_OP_FLAG_FADVISE_WILLNEED',
+  dontneed: 'LIBRADOS_OP_FLAG_FADVISE_DONTNEED',
+  nocache: 'LIBRADOS_OP_FLAG_FADVISE_NOCACHE',
 });
 
 // ---- pools -------------------------------------------------------------------------------------------------

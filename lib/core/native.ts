@@ -152,8 +152,6 @@ export interface NativeIo {
   readv(image: NativeImage, buffers: Uint8Array[], offset: number | bigint): Promise<number>;
   /** rbd_aio_writev: the Buffers written back to back from offset, one completion. */
   writev(image: NativeImage, buffers: Uint8Array[], offset: number | bigint): Promise<number>;
-  /** LIBRADOS_OP_FLAG_FADVISE_* by the names of lib/image/io.ts's Fadvise. */
-  fadvise: Record<string, number>;
 }
 
 // ---- metadata (native/image/metadata.cc) -----------------------------------------------------------------
@@ -470,13 +468,6 @@ export interface NativePoolStatsArea {
   get(pool: NativePool): Promise<Record<'images' | 'provisionedBytes' | 'maxProvisionedBytes' | 'snapshots' | `trash${'Images' | 'ProvisionedBytes' | 'MaxProvisionedBytes' | 'Snapshots'}`, number>>;
 }
 
-/** The groups of native/core/constants.cc's `constants`. */
-export type NativeConstantGroup =
-  | 'mirrorMode' | 'mirrorImageMode' | 'mirrorImageState' | 'mirrorStatusState' | 'mirrorPeerDirection'
-  | 'imageOption' | 'snapCreateFlag' | 'snapRemoveFlag' | 'snapNamespaceType' | 'snapMirrorState' | 'trashSource'
-  | 'groupImageState' | 'groupSnapState' | 'lockMode' | 'feature' | 'opFlag' | 'writeZeroesFlag' | 'operationFeature'
-  | 'imageFlag';
-
 export declare class NativeImage {
   stat(): Promise<NativeImageStat>;
   resize(size: number | bigint, allowShrink: boolean, onProgress?: ProgressFn): Promise<void>;
@@ -533,6 +524,13 @@ export interface NativeBinding {
    */
   liveHandles(): { wrappers: NativeHandleCounts; handles: NativeHandleCounts };
 }
+
+/** The groups of native/core/constants.cc's `constants`. */
+export type NativeConstantGroup =
+  | 'mirrorMode' | 'mirrorImageMode' | 'mirrorImageState' | 'mirrorStatusState' | 'mirrorPeerDirection'
+  | 'imageOption' | 'snapCreateFlag' | 'snapRemoveFlag' | 'snapNamespaceType' | 'snapMirrorState' | 'trashSource'
+  | 'groupImageState' | 'groupSnapState' | 'lockMode' | 'feature' | 'opFlag' | 'writeZeroesFlag' | 'operationFeature'
+  | 'imageFlag';
 
 export interface NativeHandleCounts {
   cluster: number;

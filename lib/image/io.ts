@@ -4,6 +4,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import type { NativeImage } from '../core/native';
+import { FADVISE } from '../core/constants';
 import { native, type NativeBinding } from '../core/native';
 
 /** librados fadvise hints for one I/O (rbd_aio_read2 / write2 op flags). */
@@ -25,11 +26,10 @@ export function opFlags(options: IoOptions | undefined): number {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object');
   const f = options.fadvise;
   if (f === undefined) return 0;
-  const flags = io().fadvise;
-  if (typeof f !== 'string' || !Object.prototype.hasOwnProperty.call(flags, f)) {
-    throw new TypeError(`fadvise must be one of ${Object.keys(flags).join(', ')}, got ${JSON.stringify(f)}`);
+  if (typeof f !== 'string' || !(FADVISE.names as string[]).includes(f)) {
+    throw new TypeError(`fadvise must be one of ${FADVISE.names.join(', ')}, got ${JSON.stringify(f)}`);
   }
-  return flags[f];
+  return FADVISE.value(f);
 }
 
 /** A Uint8Array (Buffer included), recognised across realms. */

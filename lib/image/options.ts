@@ -1,55 +1,43 @@
 /** How an image is created: `rbd create`'s options, checked and turned into librbd image options. */
+import { IMAGE_OPTION } from '../core/constants';
 import { featureBits } from '../core/features';
 import type { NativeImageOption } from '../core/native';
 import { checkInt, checkName, checkOptions } from '../core/validate';
 
-/** librbd's RBD_IMAGE_OPTION_* keys. */
-const ImageOption = {
-  format: 0,
-  features: 1,
-  order: 2,
-  stripeUnit: 3,
-  stripeCount: 4,
-  journalOrder: 5,
-  journalSplayWidth: 6,
-  journalPool: 7,
-  dataPool: 10,
-} as const;
-
 /** librbd image options for CreateImageOptions: checked here, passed down as [key, value] pairs. */
 export function imageOptions(options: unknown): NativeImageOption[] {
   const o = checkOptions<CreateImageOptions>(options);
-  const opts: NativeImageOption[] = [[ImageOption.format, 2]];
+  const opts: NativeImageOption[] = [[IMAGE_OPTION.value('format'), 2]];
   if (o.order !== undefined && o.objectSize !== undefined) {
     throw new TypeError('give either order or objectSize, not both');
   }
-  if (o.order !== undefined) opts.push([ImageOption.order, checkInt(o.order, 'order', 12, 25)]);
+  if (o.order !== undefined) opts.push([IMAGE_OPTION.value('order'), checkInt(o.order, 'order', 12, 25)]);
   if (o.objectSize !== undefined) {
     const s = checkInt(o.objectSize, 'objectSize', 4096, 32 * 1024 * 1024);
     if ((s & (s - 1)) !== 0) throw new RangeError(`objectSize must be a power of two, got ${s}`);
-    opts.push([ImageOption.order, Math.log2(s)]);
+    opts.push([IMAGE_OPTION.value('order'), Math.log2(s)]);
   }
   if (o.features !== undefined) {
     if (!Array.isArray(o.features)) throw new TypeError('features must be an array of feature names');
-    opts.push([ImageOption.features, featureBits(o.features)]);
+    opts.push([IMAGE_OPTION.value('features'), featureBits(o.features)]);
   }
   if ((o.stripeUnit === undefined) !== (o.stripeCount === undefined)) {
     throw new TypeError('give both stripeUnit and stripeCount, or neither');
   }
   if (o.stripeUnit !== undefined) {
-    opts.push([ImageOption.stripeUnit, checkInt(o.stripeUnit, 'stripeUnit', 1, 2 ** 32)]);
-    opts.push([ImageOption.stripeCount, checkInt(o.stripeCount, 'stripeCount', 1, 2 ** 32)]);
+    opts.push([IMAGE_OPTION.value('stripeUnit'), checkInt(o.stripeUnit, 'stripeUnit', 1, 2 ** 32)]);
+    opts.push([IMAGE_OPTION.value('stripeCount'), checkInt(o.stripeCount, 'stripeCount', 1, 2 ** 32)]);
   }
-  if (o.dataPool !== undefined) opts.push([ImageOption.dataPool, checkName(o.dataPool, 'dataPool')]);
+  if (o.dataPool !== undefined) opts.push([IMAGE_OPTION.value('dataPool'), checkName(o.dataPool, 'dataPool')]);
   if (o.journal !== undefined) {
     const j = checkOptions<JournalOptions>(o.journal, 'journal');
     if (j.objectSize !== undefined) {
       const s = checkInt(j.objectSize, 'journal.objectSize', 4096, 64 * 1024 * 1024);
       if ((s & (s - 1)) !== 0) throw new RangeError(`journal.objectSize must be a power of two, got ${s}`);
-      opts.push([ImageOption.journalOrder, Math.log2(s)]);
+      opts.push([IMAGE_OPTION.value('journalOrder'), Math.log2(s)]);
     }
-    if (j.splayWidth !== undefined) opts.push([ImageOption.journalSplayWidth, checkInt(j.splayWidth, 'journal.splayWidth', 1, 255)]);
-    if (j.pool !== undefined) opts.push([ImageOption.journalPool, checkName(j.pool, 'journal.pool')]);
+    if (j.splayWidth !== undefined) opts.push([IMAGE_OPTION.value('journalSplayWidth'), checkInt(j.splayWidth, 'journal.splayWidth', 1, 255)]);
+    if (j.pool !== undefined) opts.push([IMAGE_OPTION.value('journalPool'), checkName(j.pool, 'journal.pool')]);
   }
   return opts;
 }

@@ -8,7 +8,7 @@ import type { Pool } from '../pool/pool';
 import { isHandle } from '../core/resource';
 import { withProgress, type ProgressCallback } from '../core/progress';
 import { checkBoolean, checkInt, checkName, checkOptions } from '../core/validate';
-import { IMAGE_OPTION } from '../core/constants';
+import { IMAGE_OPTION, SNAP_CREATE, SNAP_MIRROR_STATE, SNAP_NAMESPACE, SNAP_REMOVE } from '../core/constants';
 
 
 
@@ -16,17 +16,11 @@ import { IMAGE_OPTION } from '../core/constants';
 
 const api = (): NativeBinding['snapshots'] => native().snapshots;
 
-/** librbd's RBD_SNAP_CREATE_* flags. */
-const SnapCreate = { skipQuiesce: 1 << 0, ignoreQuiesceError: 1 << 1 } as const;
-/** librbd's RBD_SNAP_REMOVE_FORCE (= UNPROTECT | FLATTEN). */
-const SNAP_REMOVE_FORCE = (1 << 0) | (1 << 1);
-/** librbd's RBD_IMAGE_OPTION_* keys used by clone. */
-const ImageOption = { features: 1, order: 2, stripeUnit: 3, stripeCount: 4, cloneFormat: 12 } as const;
 const NO_LIMIT = (1n << 64n) - 1n;
 
 function toMirrorInfo(m: NonNullable<NativeSnapshotInfo['mirror']>): MirrorSnapshotInfo {
   return {
-    state: MIRROR_SNAP_STATES[m.state] ?? (`unknown(${m.state})` as const),
+    state: SNAP_MIRROR_STATE.name(m.state),
     complete: m.complete,
     mirrorPeerUuids: m.mirrorPeerUuids,
     primaryMirrorUuid: m.primaryMirrorUuid,
@@ -36,8 +30,6 @@ function toMirrorInfo(m: NonNullable<NativeSnapshotInfo['mirror']>): MirrorSnaps
   };
 }
 
-/** rbd_snap_namespace_type_t by value, as `rbd snap ls --all` names them. */
-const NAMESPACES = ['user', 'group', 'trash', 'mirror'] as const;
 
 /** A namespace type this version does not know, as `unknown(<value>)`. */
 export type UnknownSnapshotNamespace = `unknown(${number})`;
@@ -46,10 +38,9 @@ export type UnknownSnapshotNamespace = `unknown(${number})`;
  * a group snapshot), 'trash' (removed while clones still depend on it),
  * 'mirror' (made by snapshot-based mirroring).
  */
-export type SnapshotNamespace = (typeof NAMESPACES)[number] | UnknownSnapshotNamespace;
+export type SnapshotNamespace = 'user' | 'group' | 'trash' | 'mirror' | UnknownSnapshotNamespace;
 
 /** rbd_snap_mirror_state_t by value, as `rbd snap ls --all` names them. */
-const MIRROR_SNAP_STATES: readonly MirrorSnapshotState[] = ['primary', 'primary-demoted', 'non-primary', 'non-primary-demoted'];
 
 /**
  * The role of a mirror snapshot: 'primary' (taken on the primary copy),
@@ -164,7 +155,7 @@ export interface ChildImage {
 }
 
 function namespaceName(n: number): SnapshotNamespace {
-  return NAMESPACES[n] ?? (`unknown(${n})` as UnknownSnapshotNamespace);
+  return SNAP_NAMESPACE.name(n);
 }
 
 /** An optional boolean option. */
@@ -200,8 +191,8 @@ export class ImageSnapshots {
     checkName(name, 'snapshot name');
     const o = checkOptions<CreateSnapshotOptions>(options);
     let flags = 0;
-    if (flag(o.skipQuiesce, 'skipQuiesce')) flags |= SnapCreate.skipQuiesce;
-    if (flag(o.ignoreQuiesceError, 'ignoreQuiesceError')) flags |= SnapCreate.ignoreQuiesceError;
+    if (flag(o.skipQuiesce, 'skipQuiesce')) flags |= SNAP_CREATE.value('skipQuiesce');
+    if (flag(o.ignoreQuiesceError, 'ignoreQuiesceError')) flags |= SNAP_CREATE.value('ignoreQuiesceError');
     await this.#image._call('createSnapshot', (n) => api().create(n, name, flags), { snapshot: name });
   }
 
@@ -273,7 +264,7 @@ export class ImageSnapshots {
   async remove(name: string, options?: RemoveSnapshotOptions): Promise<void> {
     checkName(name, 'snapshot name');
     const o = checkOptions<RemoveSnapshotOptions>(options);
-    const flags = flag(o.force, 'force') ? SNAP_REMOVE_FORCE : 0;
+    const flags = flag(o.force, 'force') ? SNAP_REMOVE.value('force') : 0;
     await withProgress(o.onProgress, (cb) =>
       this.#image._call('removeSnapshot', (n) => api().remove(n, name, flags, cb), this.#about(name)),
     );
@@ -383,17 +374,17 @@ export class ImageSnapshots {
     const opts: NativeImageOption[] = [];
     if (o.features !== undefined) {
       if (!Array.isArray(o.features)) throw new TypeError('features must be an array of feature names');
-      opts.push([ImageOption.features, featureBits(o.features)]);
+      opts.push([IMAGE_OPTION.value('features'), featureBits(o.features)]);
     }
-    if (o.order !== undefined) opts.push([ImageOption.order, checkInt(o.order, 'order', 12, 25)]);
+    if (o.order !== undefined) opts.push([IMAGE_OPTION.value('order'), checkInt(o.order, 'order', 12, 25)]);
     if ((o.stripeUnit === undefined) !== (o.stripeCount === undefined)) {
       throw new TypeError('give both stripeUnit and stripeCount, or neither');
     }
     if (o.stripeUnit !== undefined) {
-      opts.push([ImageOption.stripeUnit, checkInt(o.stripeUnit, 'stripeUnit', 1, 2 ** 32)]);
-      opts.push([ImageOption.stripeCount, checkInt(o.stripeCount, 'stripeCount', 1, 2 ** 32)]);
+      opts.push([IMAGE_OPTION.value('stripeUnit'), checkInt(o.stripeUnit, 'stripeUnit', 1, 2 ** 32)]);
+      opts.push([IMAGE_OPTION.value('stripeCount'), checkInt(o.stripeCount, 'stripeCount', 1, 2 ** 32)]);
     }
-    if (o.cloneFormat !== undefined) opts.push([ImageOption.cloneFormat, checkInt(o.cloneFormat, 'cloneFormat', 1, 2)]);
+    if (o.cloneFormat !== undefined) opts.push([IMAGE_OPTION.value('cloneFormat'), checkInt(o.cloneFormat, 'cloneFormat', 1, 2)]);
     if (o.dataPool !== undefined) opts.push([IMAGE_OPTION.value('dataPool'), checkName(o.dataPool, 'dataPool')]);
 
     // The last check (it asks each cluster for its fsid). librbd links a clone to

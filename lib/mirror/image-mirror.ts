@@ -28,6 +28,7 @@ import {
 import type { NativeImage, NativeMirrorGlobalStatus, NativeMirrorInfo } from '../core/native';
 import { native, type NativeBinding } from '../core/native';
 import { checkBoolean, checkOptions } from '../core/validate';
+import { MIRROR_IMAGE_MODE, MIRROR_IMAGE_STATE, SNAP_CREATE } from '../core/constants';
 import {
   positionReached,
   waitForReplication as waitForReplicationImpl,
@@ -98,12 +99,8 @@ export interface MirrorSnapshotOptions {
   ignoreQuiesceError?: boolean;
 }
 
-const mirrorImageStateCode = { disabled: 2 } as const;
-const MODES: Readonly<Record<MirrorImageEnableMode, number>> = { journal: 0, snapshot: 1 };
-const SNAP_CREATE_SKIP_QUIESCE = 1 << 0;
 /** How long promote/demote wait for the handle to see its new role (see #settle). */
 const SETTLE_MS = 10_000;
-const SNAP_CREATE_IGNORE_QUIESCE_ERROR = 1 << 1;
 const { EINVAL, ENOENT, EBADMSG, EOPNOTSUPP, EROFS } = constants.errno;
 /** The errnos librbd answers a call with when the image's mirroring state does not allow it. */
 const STATE_ERRNOS: ReadonlySet<number> = new Set([EINVAL, ENOENT, EOPNOTSUPP, EROFS]);
@@ -181,7 +178,7 @@ export class ImageMirror {
    */
   async enable(mode: MirrorImageEnableMode = 'journal'): Promise<void> {
     if (typeof mode !== 'string') throw new TypeError(`mode must be 'journal' or 'snapshot', got ${typeof mode}`);
-    const code = Object.prototype.hasOwnProperty.call(MODES, mode) ? MODES[mode] : undefined;
+    const code = mode === 'journal' || mode === 'snapshot' ? MIRROR_IMAGE_MODE.value(mode) : undefined;
     if (code === undefined) throw new RangeError(`mode must be 'journal' or 'snapshot', got '${mode}'`);
     try {
       await this.#image._roleChange(() => this.#call('enable', (n) => api().enable(n, code)));
@@ -318,7 +315,7 @@ export class ImageMirror {
     } catch (err) {
       return this.#diagnose(err, 'mode', () => undefined);
     }
-    if ((await this.#call('mode', (n) => api().info(n))).state === mirrorImageStateCode.disabled) {
+    if ((await this.#call('mode', (n) => api().info(n))).state === MIRROR_IMAGE_STATE.value('disabled')) {
       throw this.#notEnabled('mode', 'rbd_mirror_image_get_mode');
     }
     return mirrorImageMode(mode);
@@ -348,7 +345,7 @@ export class ImageMirror {
     const skip = o.skipQuiesce === undefined ? false : checkBoolean(o.skipQuiesce, 'skipQuiesce');
     const ignore = o.ignoreQuiesceError === undefined ? false : checkBoolean(o.ignoreQuiesceError, 'ignoreQuiesceError');
     if (skip && ignore) throw new TypeError('skipQuiesce and ignoreQuiesceError exclude each other');
-    const flags = (skip ? SNAP_CREATE_SKIP_QUIESCE : 0) | (ignore ? SNAP_CREATE_IGNORE_QUIESCE_ERROR : 0);
+    const flags = SNAP_CREATE.of({ skipQuiesce: skip, ignoreQuiesceError: ignore });
     try {
       return await this.#image._roleChange(() => this.#call('createSnapshot', (n) => api().createSnapshot(n, flags)));
     } catch (err) {
@@ -377,7 +374,7 @@ export class ImageMirror {
       if (err instanceof RbdError) return [];
       throw err;
     });
-    if (s.info.state === mirrorImageStateCode.disabled) {
+    if (s.info.state === MIRROR_IMAGE_STATE.value('disabled')) {
       // librbd answers with an empty status; the CLI refuses, and so do we.
       throw this.#notEnabled('status', 'rbd_mirror_image_get_global_status');
     }

@@ -6,7 +6,9 @@
  * `pool.mirror` exposes them.
  */
 import type { Cluster } from '../cluster/cluster';
-import { checkName, checkString } from '../core/validate';
+import { closedError } from '../core/errors';
+import { checkBoolean, checkName, checkOptions, checkString } from '../core/validate';
+import type { Pool } from '../pool/pool';
 
 /** One schedule item: every `interval`, optionally anchored at `startTime`. */
 export interface SnapshotScheduleItem {
@@ -145,4 +147,46 @@ export async function scheduleStatus(cluster: Cluster, spec: string): Promise<Sn
 /** A start time as the CLI passes it on (the manager parses it; e.g. '14:00', '2020-01-01T14:00:00Z'). */
 export function checkStartTime(value: unknown): string {
   return checkName(checkString(value, 'startTime'), 'startTime');
+}
+
+// ---- the pool-level calls (pool.mirror.addSnapshotSchedule() ...) ----------------------
+
+/** Where a mirror snapshot schedule applies: the pool (namespace), or one image of it. */
+export interface SnapshotScheduleOptions {
+  /** An image of this pool instead of the whole pool (namespace). */
+  image?: string;
+  /** Anchor time, e.g. '14:00' or '2024-01-01T14:00:00+02:00' (the manager parses it). */
+  startTime?: string;
+}
+
+/** The level spec of the pool (namespace), or of one of its images. */
+function poolLevelSpec(pool: Pool, image: unknown): string {
+  if (pool.closed) throw closedError({ op: 'mirror.snapshotSchedule', pool: pool.name }, 'pool');
+  return levelSpec(pool.name, pool.namespace, image === undefined ? undefined : checkName(image, 'image'));
+}
+
+export async function addPoolSchedule(pool: Pool, interval: string, options?: SnapshotScheduleOptions): Promise<void> {
+  const i = checkInterval(interval);
+  const o = checkOptions<SnapshotScheduleOptions>(options);
+  const start = o.startTime === undefined ? undefined : checkStartTime(o.startTime);
+  await addSchedule(pool.cluster, poolLevelSpec(pool, o.image), i, start);
+}
+
+export async function removePoolSchedule(pool: Pool, interval?: string, options?: SnapshotScheduleOptions): Promise<void> {
+  const i = interval === undefined ? undefined : checkInterval(interval);
+  const o = checkOptions<SnapshotScheduleOptions>(options);
+  if (o.startTime !== undefined && i === undefined) throw new TypeError('startTime needs an interval');
+  const start = o.startTime === undefined ? undefined : checkStartTime(o.startTime);
+  await removeSchedule(pool.cluster, poolLevelSpec(pool, o.image), i, start);
+}
+
+export async function listPoolSchedules(pool: Pool, options?: { image?: string; recursive?: boolean }): Promise<SnapshotScheduleLevel[]> {
+  const o = checkOptions<{ image?: string; recursive?: boolean }>(options);
+  const recursive = o.recursive === undefined ? false : checkBoolean(o.recursive, 'recursive');
+  return listSchedules(pool.cluster, poolLevelSpec(pool, o.image), recursive);
+}
+
+export async function poolScheduleStatus(pool: Pool, options?: { image?: string }): Promise<SnapshotScheduleStatus[]> {
+  const o = checkOptions<{ image?: string }>(options);
+  return scheduleStatus(pool.cluster, poolLevelSpec(pool, o.image));
 }

@@ -4,6 +4,7 @@
  * 'unknown(n)' rather than throwing: a newer cluster may report states this
  * version does not know.
  */
+import { MIRROR_IMAGE_MODE, MIRROR_IMAGE_STATE, MIRROR_PEER_DIRECTION, MIRROR_STATUS_STATE } from '../core/constants';
 import type { NativeMirrorSiteStatus } from '../core/native';
 
 /**
@@ -27,25 +28,14 @@ export type MirrorStatusState =
   | 'stopped'
   | `unknown(${number})`;
 
-const imageStates = ['disabling', 'enabled', 'disabled', 'creating'] as const;
-const statusStates = [
-  'unknown',
-  'error',
-  'syncing',
-  'starting_replay',
-  'replaying',
-  'stopping_replay',
-  'stopped',
-] as const;
-
 /** rbd_mirror_image_state_t → name. */
 export function mirrorImageState(n: number): MirrorImageState {
-  return imageStates[n] ?? `unknown(${n})`;
+  return MIRROR_IMAGE_STATE.name(n);
 }
 
 /** rbd_mirror_image_status_state_t → name, as `rbd mirror image status` prints it. */
 export function mirrorStatusState(n: number): MirrorStatusState {
-  return statusStates[n] ?? `unknown(${n})`;
+  return MIRROR_STATUS_STATE.name(n);
 }
 
 
@@ -58,11 +48,9 @@ export function mirrorStatusState(n: number): MirrorStatusState {
 /** How an image is mirrored (rbd_mirror_image_mode_t). */
 export type MirrorImageMode = 'journal' | 'snapshot' | `unknown(${number})`;
 
-const imageModes = ['journal', 'snapshot'] as const;
-
 /** rbd_mirror_image_mode_t → name, as `rbd mirror image status` / `rbd info` print it. */
 export function mirrorImageMode(n: number): MirrorImageMode {
-  return imageModes[n] ?? `unknown(${n})`;
+  return MIRROR_IMAGE_MODE.name(n);
 }
 
 /** A position in an image journal: which entry of which tag, in which journal object. */
@@ -237,7 +225,7 @@ export interface MirrorSiteStatus {
 export interface MirrorPeerRef {
   siteName: string;
   mirrorUuid: string;
-  /** rbd_mirror_peer_direction_t: 0 rx-only, 1 tx-only, 2 rx-tx. */
+  /** rbd_mirror_peer_direction_t (MIRROR_PEER_DIRECTION in lib/core/constants.ts). */
   direction: number;
 }
 
@@ -275,10 +263,10 @@ export function mirrorSiteStatuses(
     replay: null,
   });
   const all = sites.map((s) => mirrorSiteStatus(s, peers));
-  const allTx = peers.length > 0 && peers.every((p) => p.direction === 1);
+  const allTx = peers.length > 0 && peers.every((p) => p.direction === MIRROR_PEER_DIRECTION.value('tx-only'));
   const local = all.find((s) => s.mirrorUuid === '') ?? (allTx ? null : missing('', ''));
   const reported = all.filter((s) => s.mirrorUuid !== '');
-  const expected = peers.filter((p) => p.direction !== 1 && p.mirrorUuid !== '');
+  const expected = peers.filter((p) => p.direction !== MIRROR_PEER_DIRECTION.value('tx-only') && p.mirrorUuid !== '');
   const out = expected.map((p) => reported.find((s) => s.mirrorUuid === p.mirrorUuid) ?? missing(p.mirrorUuid, p.siteName));
   // Statuses from mirror uuids that are no peer (any more) stay visible, after the peers'.
   for (const s of reported) if (!out.includes(s)) out.push(s);

@@ -25,23 +25,18 @@
  */
 import { constants } from 'node:os';
 import { InvalidArgument, RbdError, Timeout, rbdError, type ErrorContext } from '../core/errors';
+import { poll as corePoll, type PollGuard } from '../core/poll';
 import type { Image } from '../image/image';
 import type { MirrorImageStatus } from './image-mirror';
-import type { JournalClient } from './journal';
+import { journalCaughtUp } from './journal-position';
 import type { JournalPosition, MirrorSiteStatus, MirrorStatusState } from './status';
 import type { MirrorSnapshotInfo } from '../image/snapshots';
 
-const { ETIMEDOUT, EINVAL } = constants.errno;
+// Their home is lib/core/poll.ts and lib/mirror/journal-position.ts; re-exported for the importers of this file.
+export { AbortError } from '../core/poll';
+export { journalCaughtUp, newestPosition, positionReached } from './journal-position';
 
-/** Rejection of an aborted wait, like Node's own APIs: name 'AbortError', code 'ABORT_ERR', the signal's reason as cause. */
-export class AbortError extends Error {
-  /** Always 'ABORT_ERR', as Node's own AbortErrors. */
-  readonly code = 'ABORT_ERR';
-  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AbortError';
-  }
-}
+const { ETIMEDOUT, EINVAL } = constants.errno;
 
 /** The Timeout a wait rejects with: the last mirroring status seen (null when none could be read). */
 export type MirrorWaitTimeout = Timeout & {
@@ -86,7 +81,6 @@ const DEFAULT_POLL = 1000;
 /** Journal mode's default poll: a poll there is one small read of the journal header. */
 const JOURNAL_POLL = 250;
 const STATUS_ON_TIMEOUT_MS = 3000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function context(image: Image, op: string): ErrorContext {
   const p = image.pool;
@@ -133,55 +127,20 @@ export function matchesMirrorState(s: MirrorImageStatus, m: MirrorStateMatch): b
   return true;
 }
 
-/** a >= b, comparing journal positions by tag tid, then entry tid. */
-export function positionReached(a: JournalPosition, b: JournalPosition): boolean {
-  return a.tagTid > b.tagTid || (a.tagTid === b.tagTid && a.entryTid >= b.entryTid);
-}
-
-/** The furthest of a client's per-object commit positions; null when it has none. */
-export function newestPosition(positions: readonly JournalPosition[]): JournalPosition | null {
-  let best: JournalPosition | null = null;
-  for (const p of positions) if (best === null || !positionReached(best, p)) best = p;
-  return best;
-}
-
-/**
- * Whether every peer (non-master) client of the journal has committed up to
- * `target`. false when no peer client is registered yet, or one is disconnected.
- */
-export function journalCaughtUp(clients: readonly JournalClient[], target: JournalPosition | null): boolean {
-  const peers = clients.filter((c) => c.id !== '');
-  if (peers.length === 0) return false;
-  if (target === null) return peers.every((c) => c.state === 'connected');
-  return peers.every((c) => {
-    const p = newestPosition(c.commitPosition);
-    return c.state === 'connected' && p !== null && positionReached(p, target);
-  });
-}
-
 /**
  * The poll loop: `probe` runs every pollMs until it returns true; a timeout
  * rejects with MirrorWaitTimeout (lastStatus from `lastStatus()`), an abort with AbortError.
+ * Everything, the set-up included, runs under the timeout and the signal (core poll's 'interrupt' mode).
  */
 async function poll(
   image: Image,
   op: string,
   opts: { timeoutMs: number; pollMs: number; signal: AbortSignal | undefined },
-  prepare: (guard: <T>(p: Promise<T>) => Promise<T>) => Promise<() => Promise<boolean>>,
+  prepare: (guard: PollGuard) => Promise<() => Promise<boolean>>,
   lastStatus: () => MirrorImageStatus | null,
   what: string | (() => string),
   started = Date.now(),
 ): Promise<void> {
-  const { signal } = opts;
-  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
-  const deadline = started + opts.timeoutMs;
-  let stop: ((err: Error) => void) | undefined;
-  const stopped = new Promise<never>((_, reject) => {
-    stop = reject;
-  });
-  stopped.catch(() => undefined);
-  const onAbort = (): void => stop?.(new AbortError(undefined, { cause: signal?.reason }));
-  signal?.addEventListener('abort', onAbort, { once: true });
   const timeout = async (): Promise<MirrorWaitTimeout> => {
     const err = rbdError(ETIMEDOUT, context(image, op), `timed out after ${opts.timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`) as MirrorWaitTimeout;
     let status = lastStatus();
@@ -199,29 +158,22 @@ async function poll(
     err.lastStatus = status;
     return err;
   };
-  // setTimeout takes at most 2^31-1 ms (a longer delay fires at once): past that
-  // (Infinity included) the deadline is left to the poll loop's own check.
-  const left = Math.max(0, deadline - Date.now());
-  const timer = left <= MAX_TIMER_MS ? setTimeout(() => void timeout().then((e) => stop?.(e)), left) : undefined;
-  let sleepTimer: NodeJS.Timeout | undefined;
-  const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, stopped]);
-  try {
-    const probe = await guard(prepare(guard));
-    for (;;) {
-      if (await guard(probe())) return;
-      if (Date.now() >= deadline) throw await timeout();
-      await Promise.race([
-        new Promise<void>((r) => {
-          sleepTimer = setTimeout(r, Math.min(opts.pollMs, Math.max(0, deadline - Date.now())));
-        }),
-        stopped,
-      ]);
-    }
-  } finally {
-    clearTimeout(timer);
-    if (sleepTimer) clearTimeout(sleepTimer);
-    signal?.removeEventListener('abort', onAbort);
-  }
+  await corePoll<true>(
+    {
+      mode: 'interrupt',
+      deadline: started + opts.timeoutMs,
+      // Read when each pause starts: the journal wait's prepare step lowers the default.
+      get pollMs() {
+        return opts.pollMs;
+      },
+      signal: opts.signal,
+      onTimeout: timeout,
+    },
+    async (guard) => {
+      const probe = await prepare(guard);
+      return async () => ((await probe()) ? true : undefined);
+    },
+  );
 }
 
 /** image.mirror.waitForState(). */
@@ -293,7 +245,7 @@ export async function waitForReplication(image: Image, options?: WaitForReplicat
   };
   let what = 'the peers to catch up';
   // Everything, the set-up included, runs under the timeout and the signal.
-  const prepare = async (guard: <T>(p: Promise<T>) => Promise<T>): Promise<() => Promise<boolean>> => {
+  const prepare = async (guard: PollGuard): Promise<() => Promise<boolean>> => {
     const info = await guard(image.mirror.info());
     if (info.state === 'disabled') {
       throw rbdError(EINVAL, context(image, 'waitForReplication'), 'mirroring is not enabled on the image') as InvalidArgument;

@@ -18,7 +18,7 @@
 import { EventEmitter } from 'node:events';
 import type { MirrorSiteStatus } from './status';
 import type { Pool } from '../pool/pool';
-import type { MirrorPoolImageStatus } from './pool-mirror';
+import type { MirrorPoolImageStatus } from './pool-status';
 
 /** One image whose mirroring state or description changed between two polls. */
 export interface MirrorStatusChange {

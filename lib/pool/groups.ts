@@ -6,7 +6,7 @@ import type { Pool } from './pool';
 import { isHandle } from '../core/resource';
 import { type ProgressCallback, withProgress } from '../core/progress';
 import { checkBoolean, checkName, checkOptions } from '../core/validate';
-import { SNAP_CREATE } from '../core/constants';
+import { GROUP_IMAGE_STATE, GROUP_SNAP_STATE, SNAP_CREATE } from '../core/constants';
 
 /** Options of `pool.groups.createSnapshot()`, like `rbd group snap create`'s. */
 export interface GroupSnapshotOptions {
@@ -25,8 +25,6 @@ export type GroupImageState = 'attached' | 'incomplete' | `unknown(${number})`;
 /** A group snapshot's state (rbd_group_snap_state_t). */
 export type GroupSnapshotState = 'incomplete' | 'complete' | `unknown(${number})`;
 
-const IMAGE_STATES: readonly GroupImageState[] = ['attached', 'incomplete'];
-const SNAP_STATES: readonly GroupSnapshotState[] = ['incomplete', 'complete'];
 
 /** An image in a group (like a row of `rbd group image ls`). */
 export interface GroupImage {
@@ -204,7 +202,7 @@ export class PoolGroups {
       name: r.name,
       pool: r.pool,
       poolId: r.poolId,
-      state: IMAGE_STATES[r.state] ?? `unknown(${r.state})`,
+      state: GROUP_IMAGE_STATE.name(r.state),
     }));
   }
 
@@ -233,7 +231,7 @@ export class PoolGroups {
   async listSnapshots(group: string): Promise<GroupSnapshot[]> {
     checkName(group, 'group name');
     const rows = await this.#call('groups.listSnapshots', group, (n) => api().listSnapshots(n, group));
-    return rows.map((r) => ({ name: r.name, state: SNAP_STATES[r.state] ?? `unknown(${r.state})` }));
+    return rows.map((r) => ({ name: r.name, state: GROUP_SNAP_STATE.name(r.state) }));
   }
 
   /** Remove a group snapshot (like `rbd group snap rm`). Rejects with GroupNotFound or SnapshotNotFound. */

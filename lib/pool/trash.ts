@@ -4,6 +4,7 @@ import type { Pool } from './pool';
 import { native, type NativeBinding } from '../core/native';
 import { type ProgressCallback, withProgress } from '../core/progress';
 import { checkInt, checkName, checkOptions } from '../core/validate';
+import { TRASH_SOURCE } from '../core/constants';
 
 
 
@@ -12,11 +13,6 @@ const api = (): NativeBinding['trash'] => native().trash;
 /** Why an image is in the trash (librbd's rbd_trash_image_source_t), as `rbd trash ls --all` shows it. */
 export type TrashSource = 'user' | 'mirroring' | 'migration' | 'removing' | 'user-parent' | `unknown(${number})`;
 
-const SOURCES: readonly TrashSource[] = ['user', 'mirroring', 'migration', 'removing', 'user-parent'];
-
-function sourceName(n: number): TrashSource {
-  return SOURCES[n] ?? `unknown(${n})`;
-}
 
 /** An image in the trash. */
 export interface TrashEntry {
@@ -66,7 +62,7 @@ function entry(e: NativeTrashEntry): TrashEntry {
   return {
     id: e.id,
     name: e.name,
-    source: sourceName(e.source),
+    source: TRASH_SOURCE.name(e.source),
     deferredAt: new Date(e.deletionTime * 1000),
     deferredUntil: new Date(e.defermentEndTime * 1000),
   };

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace xrbd {
 
@@ -53,6 +55,19 @@ inline uint64_t U64Arg(const Napi::CallbackInfo& info, size_t i, const char* wha
 // Numbers handed back to JS: exact up to 2^53, which covers any real image size.
 inline Napi::Value U64ToJs(Napi::Env env, uint64_t v) {
   return Napi::Number::New(env, static_cast<double>(v));
+}
+
+// Pairs handed back to JS as [first, second][] (strings or numbers).
+template <typename A, typename B>
+Napi::Array PairsToJs(Napi::Env env, const std::vector<std::pair<A, B>>& pairs) {
+  Napi::Array out = Napi::Array::New(env, pairs.size());
+  for (size_t i = 0; i < pairs.size(); i++) {
+    Napi::Array kv = Napi::Array::New(env, 2);
+    kv.Set(0u, pairs[i].first);
+    kv.Set(1u, pairs[i].second);
+    out.Set(static_cast<uint32_t>(i), kv);
+  }
+  return out;
 }
 
 inline uint32_t U32Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {

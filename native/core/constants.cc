@@ -1,173 +1,103 @@
-// constants: librbd's and librados' enum and flag values from the headers this
-// addon is compiled against, by group and C name (`binding.constants`).
-// lib/core/constants.ts names them; lib/ holds no numbers of its own.
-#include <napi.h>
+#include "core/constants.h"
+
 #include <rados/librados.h>
 #include <rbd/features.h>
 #include <rbd/librbd.h>
 
-#include "core/constants.h"
-
-#define XRBD_CONST(obj, name) (obj).Set(#name, Napi::Number::New(env, static_cast<double>(name)))
+#include <initializer_list>
+#include <utility>
 
 namespace xrbd {
 
+namespace {
+
+using Entry = std::pair<const char*, double>;
+
+// The name as written in the header and its value: the name is not typed twice.
+#define XRBD_CONSTANT(name) Entry { #name, static_cast<double>(name) }
+
+// Every value here is in librbd.h / features.h / librados.h from 16.2 (librbd
+// 1.16, the oldest release the addon builds against) on. One a later release
+// adds goes in under its header's guard, e.g.
+//   #if LIBRBD_VERSION_CODE >= LIBRBD_VERSION(1, 20, 0)   (or #ifdef for a macro)
+// so that a build against an older header leaves it out and lib/ sees it absent.
+
+void Group(Napi::Env env, Napi::Object out, const char* group, std::initializer_list<Entry> entries) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const Entry& e : entries) o.Set(e.first, Napi::Number::New(env, e.second));
+  o.Freeze();
+  out.Set(group, o);
+}
+
+}  // namespace
+
 void InitConstants(Napi::Env env, Napi::Object exports) {
   Napi::Object c = Napi::Object::New(env);
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_MIRROR_MODE_DISABLED);
-    XRBD_CONST(g, RBD_MIRROR_MODE_IMAGE);
-    XRBD_CONST(g, RBD_MIRROR_MODE_POOL);
-    c.Set("mirrorMode", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_MIRROR_IMAGE_MODE_JOURNAL);
-    XRBD_CONST(g, RBD_MIRROR_IMAGE_MODE_SNAPSHOT);
-    c.Set("mirrorImageMode", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_MIRROR_IMAGE_DISABLING);
-    XRBD_CONST(g, RBD_MIRROR_IMAGE_ENABLED);
-    XRBD_CONST(g, RBD_MIRROR_IMAGE_DISABLED);
-    // RBD_MIRROR_IMAGE_CREATING: not in these headers (lib/core/constants.ts knows its value)
-    c.Set("mirrorImageState", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, MIRROR_IMAGE_STATUS_STATE_UNKNOWN);
-    XRBD_CONST(g, MIRROR_IMAGE_STATUS_STATE_ERROR);
-    XRBD_CONST(g, MIRROR_IMAGE_STATUS_STATE_SYNCING);
-    XRBD_CONST(g, MIRROR_IMAGE_STATUS_STATE_STARTING_REPLAY);
-    XRBD_CONST(g, MIRROR_IMAGE_STATUS_STATE_REPLAYING);
-    XRBD_CONST(g, MIRROR_IMAGE_STATUS_STATE_STOPPING_REPLAY);
-    XRBD_CONST(g, MIRROR_IMAGE_STATUS_STATE_STOPPED);
-    c.Set("mirrorStatusState", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_MIRROR_PEER_DIRECTION_RX);
-    XRBD_CONST(g, RBD_MIRROR_PEER_DIRECTION_TX);
-    XRBD_CONST(g, RBD_MIRROR_PEER_DIRECTION_RX_TX);
-    c.Set("mirrorPeerDirection", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_FORMAT);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_FEATURES);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_ORDER);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_STRIPE_UNIT);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_STRIPE_COUNT);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_JOURNAL_ORDER);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_JOURNAL_SPLAY_WIDTH);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_JOURNAL_POOL);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_DATA_POOL);
-    XRBD_CONST(g, RBD_IMAGE_OPTION_CLONE_FORMAT);
-    c.Set("imageOption", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_SNAP_CREATE_SKIP_QUIESCE);
-    XRBD_CONST(g, RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR);
-    c.Set("snapCreateFlag", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_SNAP_REMOVE_UNPROTECT);
-    XRBD_CONST(g, RBD_SNAP_REMOVE_FLATTEN);
-    XRBD_CONST(g, RBD_SNAP_REMOVE_FORCE);
-    c.Set("snapRemoveFlag", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_SNAP_NAMESPACE_TYPE_USER);
-    XRBD_CONST(g, RBD_SNAP_NAMESPACE_TYPE_GROUP);
-    XRBD_CONST(g, RBD_SNAP_NAMESPACE_TYPE_TRASH);
-    XRBD_CONST(g, RBD_SNAP_NAMESPACE_TYPE_MIRROR);
-    c.Set("snapNamespaceType", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_SNAP_MIRROR_STATE_PRIMARY);
-    XRBD_CONST(g, RBD_SNAP_MIRROR_STATE_PRIMARY_DEMOTED);
-    XRBD_CONST(g, RBD_SNAP_MIRROR_STATE_NON_PRIMARY);
-    XRBD_CONST(g, RBD_SNAP_MIRROR_STATE_NON_PRIMARY_DEMOTED);
-    c.Set("snapMirrorState", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_LOCK_MODE_EXCLUSIVE);
-    XRBD_CONST(g, RBD_LOCK_MODE_SHARED);
-    c.Set("lockMode", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_TRASH_IMAGE_SOURCE_USER);
-    XRBD_CONST(g, RBD_TRASH_IMAGE_SOURCE_MIRRORING);
-    XRBD_CONST(g, RBD_TRASH_IMAGE_SOURCE_MIGRATION);
-    XRBD_CONST(g, RBD_TRASH_IMAGE_SOURCE_REMOVING);
-    XRBD_CONST(g, RBD_TRASH_IMAGE_SOURCE_USER_PARENT);
-    c.Set("trashSource", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_GROUP_IMAGE_STATE_ATTACHED);
-    XRBD_CONST(g, RBD_GROUP_IMAGE_STATE_INCOMPLETE);
-    c.Set("groupImageState", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_GROUP_SNAP_STATE_INCOMPLETE);
-    XRBD_CONST(g, RBD_GROUP_SNAP_STATE_COMPLETE);
-    c.Set("groupSnapState", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_WRITE_ZEROES_FLAG_THICK_PROVISION);
-    c.Set("writeZeroesFlag", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_OPERATION_FEATURE_CLONE_PARENT);
-    XRBD_CONST(g, RBD_OPERATION_FEATURE_CLONE_CHILD);
-    XRBD_CONST(g, RBD_OPERATION_FEATURE_GROUP);
-    XRBD_CONST(g, RBD_OPERATION_FEATURE_SNAP_TRASH);
-    c.Set("operationFeature", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_FLAG_OBJECT_MAP_INVALID);
-    XRBD_CONST(g, RBD_FLAG_FAST_DIFF_INVALID);
-    c.Set("imageFlag", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, RBD_FEATURE_LAYERING);
-    XRBD_CONST(g, RBD_FEATURE_STRIPINGV2);
-    XRBD_CONST(g, RBD_FEATURE_EXCLUSIVE_LOCK);
-    XRBD_CONST(g, RBD_FEATURE_OBJECT_MAP);
-    XRBD_CONST(g, RBD_FEATURE_FAST_DIFF);
-    XRBD_CONST(g, RBD_FEATURE_DEEP_FLATTEN);
-    XRBD_CONST(g, RBD_FEATURE_JOURNALING);
-    XRBD_CONST(g, RBD_FEATURE_DATA_POOL);
-    XRBD_CONST(g, RBD_FEATURE_OPERATIONS);
-    XRBD_CONST(g, RBD_FEATURE_MIGRATING);
-    XRBD_CONST(g, RBD_FEATURE_NON_PRIMARY);
-    XRBD_CONST(g, RBD_FEATURE_DIRTY_CACHE);
-    c.Set("feature", g);
-  }
-  {
-    Napi::Object g = Napi::Object::New(env);
-    XRBD_CONST(g, LIBRADOS_OP_FLAG_FADVISE_DONTNEED);
-    XRBD_CONST(g, LIBRADOS_OP_FLAG_FADVISE_FUA);
-    XRBD_CONST(g, LIBRADOS_OP_FLAG_FADVISE_NOCACHE);
-    XRBD_CONST(g, LIBRADOS_OP_FLAG_FADVISE_RANDOM);
-    XRBD_CONST(g, LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL);
-    XRBD_CONST(g, LIBRADOS_OP_FLAG_FADVISE_WILLNEED);
-    c.Set("opFlag", g);
-  }
+  Group(env, c, "mirrorMode",
+        {XRBD_CONSTANT(RBD_MIRROR_MODE_DISABLED), XRBD_CONSTANT(RBD_MIRROR_MODE_IMAGE),
+         XRBD_CONSTANT(RBD_MIRROR_MODE_POOL)});
+  Group(env, c, "mirrorImageMode",
+        {XRBD_CONSTANT(RBD_MIRROR_IMAGE_MODE_JOURNAL), XRBD_CONSTANT(RBD_MIRROR_IMAGE_MODE_SNAPSHOT)});
+  // librbd.h of 16.2 declares no RBD_MIRROR_IMAGE_CREATING: a release that adds it goes in under its guard.
+  Group(env, c, "mirrorImageState",
+        {XRBD_CONSTANT(RBD_MIRROR_IMAGE_DISABLING), XRBD_CONSTANT(RBD_MIRROR_IMAGE_ENABLED),
+         XRBD_CONSTANT(RBD_MIRROR_IMAGE_DISABLED)});
+  Group(env, c, "mirrorStatusState",
+        {XRBD_CONSTANT(MIRROR_IMAGE_STATUS_STATE_UNKNOWN), XRBD_CONSTANT(MIRROR_IMAGE_STATUS_STATE_ERROR),
+         XRBD_CONSTANT(MIRROR_IMAGE_STATUS_STATE_SYNCING), XRBD_CONSTANT(MIRROR_IMAGE_STATUS_STATE_STARTING_REPLAY),
+         XRBD_CONSTANT(MIRROR_IMAGE_STATUS_STATE_REPLAYING), XRBD_CONSTANT(MIRROR_IMAGE_STATUS_STATE_STOPPING_REPLAY),
+         XRBD_CONSTANT(MIRROR_IMAGE_STATUS_STATE_STOPPED)});
+  Group(env, c, "mirrorPeerDirection",
+        {XRBD_CONSTANT(RBD_MIRROR_PEER_DIRECTION_RX), XRBD_CONSTANT(RBD_MIRROR_PEER_DIRECTION_TX),
+         XRBD_CONSTANT(RBD_MIRROR_PEER_DIRECTION_RX_TX)});
+  Group(env, c, "imageOption",
+        {XRBD_CONSTANT(RBD_IMAGE_OPTION_FORMAT), XRBD_CONSTANT(RBD_IMAGE_OPTION_FEATURES),
+         XRBD_CONSTANT(RBD_IMAGE_OPTION_ORDER), XRBD_CONSTANT(RBD_IMAGE_OPTION_STRIPE_UNIT),
+         XRBD_CONSTANT(RBD_IMAGE_OPTION_STRIPE_COUNT), XRBD_CONSTANT(RBD_IMAGE_OPTION_JOURNAL_ORDER),
+         XRBD_CONSTANT(RBD_IMAGE_OPTION_JOURNAL_SPLAY_WIDTH), XRBD_CONSTANT(RBD_IMAGE_OPTION_JOURNAL_POOL),
+         XRBD_CONSTANT(RBD_IMAGE_OPTION_FEATURES_SET), XRBD_CONSTANT(RBD_IMAGE_OPTION_FEATURES_CLEAR),
+         XRBD_CONSTANT(RBD_IMAGE_OPTION_DATA_POOL), XRBD_CONSTANT(RBD_IMAGE_OPTION_FLATTEN),
+         XRBD_CONSTANT(RBD_IMAGE_OPTION_CLONE_FORMAT), XRBD_CONSTANT(RBD_IMAGE_OPTION_MIRROR_IMAGE_MODE)});
+  Group(env, c, "snapCreateFlag",
+        {XRBD_CONSTANT(RBD_SNAP_CREATE_SKIP_QUIESCE), XRBD_CONSTANT(RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR)});
+  Group(env, c, "snapRemoveFlag",
+        {XRBD_CONSTANT(RBD_SNAP_REMOVE_UNPROTECT), XRBD_CONSTANT(RBD_SNAP_REMOVE_FLATTEN),
+         XRBD_CONSTANT(RBD_SNAP_REMOVE_FORCE)});
+  Group(env, c, "snapNamespaceType",
+        {XRBD_CONSTANT(RBD_SNAP_NAMESPACE_TYPE_USER), XRBD_CONSTANT(RBD_SNAP_NAMESPACE_TYPE_GROUP),
+         XRBD_CONSTANT(RBD_SNAP_NAMESPACE_TYPE_TRASH), XRBD_CONSTANT(RBD_SNAP_NAMESPACE_TYPE_MIRROR)});
+  Group(env, c, "snapMirrorState",
+        {XRBD_CONSTANT(RBD_SNAP_MIRROR_STATE_PRIMARY), XRBD_CONSTANT(RBD_SNAP_MIRROR_STATE_PRIMARY_DEMOTED),
+         XRBD_CONSTANT(RBD_SNAP_MIRROR_STATE_NON_PRIMARY), XRBD_CONSTANT(RBD_SNAP_MIRROR_STATE_NON_PRIMARY_DEMOTED)});
+  Group(env, c, "trashSource",
+        {XRBD_CONSTANT(RBD_TRASH_IMAGE_SOURCE_USER), XRBD_CONSTANT(RBD_TRASH_IMAGE_SOURCE_MIRRORING),
+         XRBD_CONSTANT(RBD_TRASH_IMAGE_SOURCE_MIGRATION), XRBD_CONSTANT(RBD_TRASH_IMAGE_SOURCE_REMOVING),
+         XRBD_CONSTANT(RBD_TRASH_IMAGE_SOURCE_USER_PARENT)});
+  Group(env, c, "groupImageState",
+        {XRBD_CONSTANT(RBD_GROUP_IMAGE_STATE_ATTACHED), XRBD_CONSTANT(RBD_GROUP_IMAGE_STATE_INCOMPLETE)});
+  Group(env, c, "groupSnapState",
+        {XRBD_CONSTANT(RBD_GROUP_SNAP_STATE_INCOMPLETE), XRBD_CONSTANT(RBD_GROUP_SNAP_STATE_COMPLETE)});
+  Group(env, c, "lockMode", {XRBD_CONSTANT(RBD_LOCK_MODE_EXCLUSIVE), XRBD_CONSTANT(RBD_LOCK_MODE_SHARED)});
+  Group(env, c, "feature",
+        {XRBD_CONSTANT(RBD_FEATURE_LAYERING), XRBD_CONSTANT(RBD_FEATURE_STRIPINGV2),
+         XRBD_CONSTANT(RBD_FEATURE_EXCLUSIVE_LOCK), XRBD_CONSTANT(RBD_FEATURE_OBJECT_MAP),
+         XRBD_CONSTANT(RBD_FEATURE_FAST_DIFF), XRBD_CONSTANT(RBD_FEATURE_DEEP_FLATTEN),
+         XRBD_CONSTANT(RBD_FEATURE_JOURNALING), XRBD_CONSTANT(RBD_FEATURE_DATA_POOL),
+         XRBD_CONSTANT(RBD_FEATURE_OPERATIONS), XRBD_CONSTANT(RBD_FEATURE_MIGRATING),
+         XRBD_CONSTANT(RBD_FEATURE_NON_PRIMARY), XRBD_CONSTANT(RBD_FEATURE_DIRTY_CACHE)});
+  // The fadvise hints lib/image/io.ts offers.
+  Group(env, c, "opFlag",
+        {XRBD_CONSTANT(LIBRADOS_OP_FLAG_FADVISE_RANDOM), XRBD_CONSTANT(LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL),
+         XRBD_CONSTANT(LIBRADOS_OP_FLAG_FADVISE_WILLNEED), XRBD_CONSTANT(LIBRADOS_OP_FLAG_FADVISE_DONTNEED),
+         XRBD_CONSTANT(LIBRADOS_OP_FLAG_FADVISE_NOCACHE)});
+  // Issue #15: writeZeroes' flag, rbd info's op_features, and the stat() flags image.du() reads.
+  Group(env, c, "writeZeroesFlag", {XRBD_CONSTANT(RBD_WRITE_ZEROES_FLAG_THICK_PROVISION)});
+  Group(env, c, "operationFeature",
+        {XRBD_CONSTANT(RBD_OPERATION_FEATURE_CLONE_PARENT), XRBD_CONSTANT(RBD_OPERATION_FEATURE_CLONE_CHILD),
+         XRBD_CONSTANT(RBD_OPERATION_FEATURE_GROUP), XRBD_CONSTANT(RBD_OPERATION_FEATURE_SNAP_TRASH)});
+  Group(env, c, "imageFlag", {XRBD_CONSTANT(RBD_FLAG_OBJECT_MAP_INVALID), XRBD_CONSTANT(RBD_FLAG_FAST_DIFF_INVALID)});
+#undef XRBD_CONSTANT
+  c.Freeze();
   exports.Set("constants", c);
 }
 

@@ -1,4 +1,7 @@
-// constants: the header values lib/core/constants.ts names (`binding.constants`).
+// binding.constants: librbd's and librados's enum and flag values, taken from
+// the headers the addon is compiled against, each group mapping the full C
+// name to its number (constants.mirrorMode.RBD_MIRROR_MODE_POOL === 2).
+// lib/core/constants.ts gives them their TypeScript names, once.
 #pragma once
 
 #include <napi.h>

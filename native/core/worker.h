@@ -93,4 +93,42 @@ class CallWorker final : public PromiseWorker {
   std::function<int()> fn_;
 };
 
+// The same for a call that also answers one value: the lambda fills `out` on
+// the worker thread and the promise resolves with it (a number or a string).
+template <typename T>
+class ValueCallWorker final : public PromiseWorker {
+ public:
+  ValueCallWorker(Napi::Env env, const char* op, std::function<int(T& out)> fn)
+      : PromiseWorker(env, op), fn_(std::move(fn)) {
+    op_ = op;
+  }
+
+ protected:
+  int Run() override { return fn_(out_); }
+  Napi::Value Result(Napi::Env env) override { return ToJs(env, out_); }
+
+ private:
+  static Napi::Value ToJs(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+  static Napi::Value ToJs(Napi::Env env, const std::string& v) { return Napi::String::New(env, v); }
+
+  std::function<int(T&)> fn_;
+  T out_{};
+};
+
+// Start a worker on the wrapped handle that is the call's first argument,
+// which stays pinned until the work is done.
+inline Napi::Value StartOnFirstArg(const Napi::CallbackInfo& info, PromiseWorker* w) {
+  w->Pin(info[0]);
+  return w->Start();
+}
+
+// One librbd call on the handle that is the first argument: nothing, or one value, out.
+inline Napi::Value StartCall(const Napi::CallbackInfo& info, const char* op, std::function<int()> fn) {
+  return StartOnFirstArg(info, new CallWorker(info.Env(), op, std::move(fn)));
+}
+template <typename T>
+Napi::Value StartValueCall(const Napi::CallbackInfo& info, const char* op, std::function<int(T&)> fn) {
+  return StartOnFirstArg(info, new ValueCallWorker<T>(info.Env(), op, std::move(fn)));
+}
+
 }  // namespace xrbd

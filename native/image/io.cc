@@ -210,13 +210,6 @@ void InitIo(Napi::Env env, Napi::Object exports) {
   area.Set("flush", Napi::Function::New(env, Flush, "flush"));
   area.Set("readv", Napi::Function::New(env, Readv, "readv"));
   area.Set("writev", Napi::Function::New(env, Writev, "writev"));
-  Napi::Object fadvise = Napi::Object::New(env);
-  fadvise.Set("random", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_RANDOM));
-  fadvise.Set("sequential", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL));
-  fadvise.Set("willneed", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_WILLNEED));
-  fadvise.Set("dontneed", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_DONTNEED));
-  fadvise.Set("nocache", static_cast<int>(LIBRADOS_OP_FLAG_FADVISE_NOCACHE));
-  area.Set("fadvise", fadvise);
   exports.Set("io", area);
 }
 

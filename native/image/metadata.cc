@@ -95,16 +95,7 @@ class ListWorker final : public PromiseWorker {
       if (n < kPage) return 0;
     }
   }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, pairs_.size());
-    for (size_t i = 0; i < pairs_.size(); i++) {
-      Napi::Array kv = Napi::Array::New(env, 2);
-      kv.Set(0u, pairs_[i].first);
-      kv.Set(1u, pairs_[i].second);
-      out.Set(static_cast<uint32_t>(i), kv);
-    }
-    return out;
-  }
+  Napi::Value Result(Napi::Env env) override { return PairsToJs(env, pairs_); }
 
  private:
   ImagePtr h_;

@@ -8,6 +8,7 @@
 #include "image/image.h"
 #include "core/args.h"
 #include "core/erange.h"
+#include "mirror/peers.h"
 #include "mirror/status.h"
 #include "core/worker.h"
 
@@ -164,60 +165,6 @@ class GlobalStatusWorker final : public PromiseWorker {
  private:
   ImagePtr h_;
   GlobalStatus status_;
-};
-
-struct PeerSite {
-  std::string uuid, site_name, mirror_uuid, client_name;
-  int direction;
-  int64_t last_seen;
-};
-
-// The mirror peers of the image's pool (rbd_mirror_peer_site_list on its ioctx),
-// to name the sites of a global status.
-class PeerSitesWorker final : public PromiseWorker {
- public:
-  PeerSitesWorker(Napi::Env env, ImagePtr h) : PromiseWorker(env, "xrbd:mirrorImagePeerSites"), h_(std::move(h)) {}
-
- protected:
-  int Run() override {
-    op_ = "rbd_mirror_peer_site_list";
-    std::vector<rbd_mirror_peer_site_t> peers;
-    size_t n = 8;
-    int rc = GrowRetry(n, sizeof(rbd_mirror_peer_site_t), [&](size_t& cap) {
-      peers.assign(cap, rbd_mirror_peer_site_t{});
-      int count = static_cast<int>(cap);
-      int r = rbd_mirror_peer_site_list(h_->pool->io, peers.data(), &count);
-      cap = count < 0 ? 0 : static_cast<size_t>(count);
-      return r;
-    });
-    if (rc < 0) return rc;
-    for (size_t i = 0; i < n; i++) {
-      const rbd_mirror_peer_site_t& p = peers[i];
-      auto s = [](const char* c) { return std::string(c != nullptr ? c : ""); };
-      sites_.push_back({s(p.uuid), s(p.site_name), s(p.mirror_uuid), s(p.client_name), static_cast<int>(p.direction),
-                        static_cast<int64_t>(p.last_seen)});
-    }
-    rbd_mirror_peer_site_list_cleanup(peers.data(), static_cast<int>(n));
-    return 0;
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, sites_.size());
-    for (size_t i = 0; i < sites_.size(); i++) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("uuid", sites_[i].uuid);
-      o.Set("siteName", sites_[i].site_name);
-      o.Set("mirrorUuid", sites_[i].mirror_uuid);
-      o.Set("clientName", sites_[i].client_name);
-      o.Set("direction", sites_[i].direction);
-      o.Set("lastSeen", static_cast<double>(sites_[i].last_seen));
-      out.Set(static_cast<uint32_t>(i), o);
-    }
-    return out;
-  }
-
- private:
-  ImagePtr h_;
-  std::vector<PeerSite> sites_;
 };
 
 // Owns a rados read op.
@@ -408,8 +355,10 @@ Napi::Value CreateSnapshot(const Napi::CallbackInfo& info) {
 Napi::Value GlobalStatus_(const Napi::CallbackInfo& info) {
   return StartOn<GlobalStatusWorker>(info, "rbd_mirror_image_get_global_status");
 }
+// The mirror peers of the image's pool, to name the sites of a global status.
 Napi::Value PeerSites(const Napi::CallbackInfo& info) {
-  return StartOn<PeerSitesWorker>(info, "rbd_mirror_peer_site_list");
+  auto h = ImageWrap::FromArg(info, 0, "rbd_mirror_peer_site_list");
+  return StartOnFirstArg(info, NewPeerSiteListWorker(info.Env(), h->pool, "xrbd:mirrorImagePeerSites"));
 }
 
 // journalRead(image, [[method, Buffer input], ...]) → { imageId, replies: Buffer[] }

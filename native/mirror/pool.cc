@@ -4,13 +4,7 @@
 //   uuidGet(pool) → string
 //   remoteNamespaceGet(pool) → string          remoteNamespaceSet(pool, ns)  (librbd 1.20+ only; see capabilities.h)
 //   siteNameGet(pool) → string                 siteNameSet(pool, name)      (on the pool's rados_t)
-//   bootstrapCreate(pool) → string             bootstrapImport(pool, direction, token)
-//   peerAdd(pool, direction, siteName, clientName) → uuid
-//   peerRemove(pool, uuid)   peerSetName(pool, uuid, name)   peerSetClient(pool, uuid, client)
-//   peerSetDirection(pool, uuid, direction)
-//   peerList(pool) → { uuid, direction, siteName, mirrorUuid, clientName, lastSeen (s) }[]
-//   peerGetAttributes(pool, uuid) → [key, value][]
-//   peerSetAttributes(pool, uuid, [key, value][])
+//   bootstrap* / peer*: see mirror/peers.cc
 //   statusSummary(pool) → [state, count][]
 //   globalStatusList(pool, startId, max) → { id, status (mirror_status.h) }[]
 //   infoList(pool, modeFilter (-1: all), startId, max) → { id, mode, info }[]
@@ -19,8 +13,7 @@
 // Promoting and demoting images pool-wide is lib/'s loop over its own Image
 // handles (lib/mirror/), so that the per-image role gate covers it: no image is
 // opened here.
-// Numbers are librbd's enum values; lib/mirror/pool-mirror.ts names them. Tokens and
-// peer keys are secrets: they never go into an error message.
+// Numbers are librbd's enum values (binding.constants); lib/ names them.
 #include "mirror/pool.h"
 
 #include <cstring>
@@ -34,160 +27,13 @@
 #include "pool/pool.h"
 #include "core/args.h"
 #include "core/erange.h"
+#include "mirror/peers.h"
 #include "mirror/status.h"
 #include "core/worker.h"
 
 namespace xrbd {
 
 namespace {
-
-// A librbd call whose result is nothing, a number or a string, computed on the
-// worker thread by the lambda (which touches only what it captured).
-class MirrorCallWorker final : public PromiseWorker {
- public:
-  enum class Kind { kNone, kNumber, kString };
-  MirrorCallWorker(Napi::Env env, const char* op, Kind kind, std::function<int(MirrorCallWorker&)> fn)
-      : PromiseWorker(env, "xrbd:mirrorPool"), kind_(kind), fn_(std::move(fn)) {
-    op_ = op;
-  }
-
-  double number = 0;
-  std::string text;
-
- protected:
-  int Run() override { return fn_(*this); }
-  Napi::Value Result(Napi::Env env) override {
-    switch (kind_) {
-      case Kind::kNumber:
-        return Napi::Number::New(env, number);
-      case Kind::kString:
-        return Napi::String::New(env, text);
-      default:
-        return env.Undefined();
-    }
-  }
-
- private:
-  Kind kind_;
-  std::function<int(MirrorCallWorker&)> fn_;
-};
-
-// A string answer: librbd answers -ERANGE and the length it needs, NUL included.
-int GetString(const std::function<int(char*, size_t*)>& fn, std::string* out) {
-  int rc = GrowString(256, out, [&](char* buf, size_t& len) { return fn(buf, &len); });
-  return rc < 0 ? rc : 0;
-}
-
-struct Peer {
-  std::string uuid, site_name, mirror_uuid, client_name;
-  int direction = 0;
-  double last_seen = 0;
-};
-
-class PeerListWorker final : public PromiseWorker {
- public:
-  PeerListWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h)
-      : PromiseWorker(env, "xrbd:mirrorPool.peerList"), h_(std::move(h)) {}
-
- protected:
-  int Run() override {
-    op_ = "rbd_mirror_peer_site_list";
-    std::vector<rbd_mirror_peer_site_t> raw;
-    size_t n = 8;
-    int rc = GrowRetry(n, sizeof(rbd_mirror_peer_site_t), [&](size_t& cap) {
-      raw.assign(cap, rbd_mirror_peer_site_t{});
-      int count = static_cast<int>(cap);
-      int r = rbd_mirror_peer_site_list(h_->io, raw.data(), &count);
-      cap = count < 0 ? 0 : static_cast<size_t>(count);
-      return r;
-    });
-    if (rc < 0) return rc;
-    for (size_t j = 0; j < n; j++) {
-      const auto& p = raw[j];
-      peers_.push_back(Peer{p.uuid ? p.uuid : "", p.site_name ? p.site_name : "", p.mirror_uuid ? p.mirror_uuid : "",
-                            p.client_name ? p.client_name : "", static_cast<int>(p.direction),
-                            static_cast<double>(p.last_seen)});
-    }
-    rbd_mirror_peer_site_list_cleanup(raw.data(), static_cast<int>(n));
-    return 0;
-  }
-
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, peers_.size());
-    for (size_t i = 0; i < peers_.size(); i++) {
-      const Peer& p = peers_[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("uuid", p.uuid);
-      o.Set("direction", p.direction);
-      o.Set("siteName", p.site_name);
-      o.Set("mirrorUuid", p.mirror_uuid);
-      o.Set("clientName", p.client_name);
-      o.Set("lastSeen", p.last_seen);
-      out.Set(static_cast<uint32_t>(i), o);
-    }
-    return out;
-  }
-
- private:
-  std::shared_ptr<IoCtxHandle> h_;
-  std::vector<Peer> peers_;
-};
-
-using Pairs = std::vector<std::pair<std::string, std::string>>;
-
-Napi::Array PairsToJs(Napi::Env env, const Pairs& pairs) {
-  Napi::Array out = Napi::Array::New(env, pairs.size());
-  for (size_t i = 0; i < pairs.size(); i++) {
-    Napi::Array kv = Napi::Array::New(env, 2);
-    kv.Set(0u, pairs[i].first);
-    kv.Set(1u, pairs[i].second);
-    out.Set(static_cast<uint32_t>(i), kv);
-  }
-  return out;
-}
-
-// Walk `count` NUL-terminated strings packed in `buf`.
-std::vector<std::string> SplitNul(const std::vector<char>& buf, size_t count) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (out.size() < count && at < buf.size()) {
-    size_t len = strnlen(buf.data() + at, buf.size() - at);
-    out.emplace_back(buf.data() + at, len);
-    at += len + 1;
-  }
-  return out;
-}
-
-class GetAttributesWorker final : public PromiseWorker {
- public:
-  GetAttributesWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h, std::string uuid)
-      : PromiseWorker(env, "xrbd:mirrorPool.peerGetAttributes"), h_(std::move(h)), uuid_(std::move(uuid)) {}
-
- protected:
-  int Run() override {
-    op_ = "rbd_mirror_peer_site_get_attributes";
-    std::vector<char> keys, values;
-    size_t klen = 1024, vlen = 4096, count = 0;
-    int rc = GrowRetryPair(klen, vlen, [&](size_t& kl, size_t& vl) {
-      keys.assign(kl, '\0');
-      values.assign(vl, '\0');
-      return rbd_mirror_peer_site_get_attributes(h_->io, uuid_.c_str(), keys.data(), &kl, values.data(), &vl, &count);
-    });
-    if (rc < 0) return rc;
-    keys.resize(klen < keys.size() ? klen : keys.size());
-    values.resize(vlen < values.size() ? vlen : values.size());
-    auto k = SplitNul(keys, count), v = SplitNul(values, count);
-    for (size_t j = 0; j < k.size() && j < v.size(); j++) pairs_.emplace_back(k[j], v[j]);
-    return 0;
-  }
-
-  Napi::Value Result(Napi::Env env) override { return PairsToJs(env, pairs_); }
-
- private:
-  std::shared_ptr<IoCtxHandle> h_;
-  std::string uuid_;
-  Pairs pairs_;
-};
 
 class SummaryWorker final : public PromiseWorker {
  public:
@@ -211,16 +57,7 @@ class SummaryWorker final : public PromiseWorker {
     return 0;
   }
 
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, rows_.size());
-    for (size_t i = 0; i < rows_.size(); i++) {
-      Napi::Array kv = Napi::Array::New(env, 2);
-      kv.Set(0u, rows_[i].first);
-      kv.Set(1u, rows_[i].second);
-      out.Set(static_cast<uint32_t>(i), kv);
-    }
-    return out;
-  }
+  Napi::Value Result(Napi::Env env) override { return PairsToJs(env, rows_); }
 
  private:
   std::shared_ptr<IoCtxHandle> h_;
@@ -360,28 +197,17 @@ class InstanceIdPageWorker final : public PromiseWorker {
 
 // ---------------------------------------------------------------------------
 
-Napi::Value Start(const Napi::CallbackInfo& info, PromiseWorker* w) {
-  w->Pin(info[0]);
-  return w->Start();
-}
-
 // The page size of a paged list.
 size_t PageArg(const Napi::CallbackInfo& info, size_t i) {
   return static_cast<size_t>(IntArgInRange(info, i, "max", 1, 4096));
 }
 
-using Kind = MirrorCallWorker::Kind;
-
-Napi::Value Call(const Napi::CallbackInfo& info, const char* op, Kind kind, std::function<int(MirrorCallWorker&)> fn) {
-  return Start(info, new MirrorCallWorker(info.Env(), op, kind, std::move(fn)));
-}
-
 Napi::Value ModeGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_mode_get");
-  return Call(info, "rbd_mirror_mode_get", Kind::kNumber, [h](MirrorCallWorker& w) {
+  return StartValueCall<double>(info, "rbd_mirror_mode_get", [h](double& out) {
     rbd_mirror_mode_t mode = RBD_MIRROR_MODE_DISABLED;
     int rc = rbd_mirror_mode_get(h->io, &mode);
-    w.number = static_cast<double>(mode);
+    out = static_cast<double>(mode);
     return rc;
   });
 }
@@ -389,169 +215,73 @@ Napi::Value ModeGet(const Napi::CallbackInfo& info) {
 Napi::Value ModeSet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_mode_set");
   int mode = IntArg(info, 1, "mode");
-  return Call(info, "rbd_mirror_mode_set", Kind::kNone, [h, mode](MirrorCallWorker&) {
-    return rbd_mirror_mode_set(h->io, static_cast<rbd_mirror_mode_t>(mode));
-  });
+  return StartCall(info, "rbd_mirror_mode_set",
+                   [h, mode] { return rbd_mirror_mode_set(h->io, static_cast<rbd_mirror_mode_t>(mode)); });
 }
 
 Napi::Value UuidGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_uuid_get");
-  return Call(info, "rbd_mirror_uuid_get", Kind::kString, [h](MirrorCallWorker& w) {
-    return GetString([&](char* buf, size_t* len) { return rbd_mirror_uuid_get(h->io, buf, len); }, &w.text);
+  return StartValueCall<std::string>(info, "rbd_mirror_uuid_get", [h](std::string& out) {
+    return GrowString(256, &out, [&](char* buf, size_t& len) { return rbd_mirror_uuid_get(h->io, buf, &len); });
   });
 }
 
 #if XRBD_HAS_MIRROR_REMOTE_NAMESPACE
 Napi::Value RemoteNamespaceGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_remote_namespace_get");
-  return Call(info, "rbd_mirror_remote_namespace_get", Kind::kString, [h](MirrorCallWorker& w) {
-    return GetString([&](char* buf, size_t* len) { return rbd_mirror_remote_namespace_get(h->io, buf, len); },
-                     &w.text);
+  return StartValueCall<std::string>(info, "rbd_mirror_remote_namespace_get", [h](std::string& out) {
+    return GrowString(256, &out,
+                      [&](char* buf, size_t& len) { return rbd_mirror_remote_namespace_get(h->io, buf, &len); });
   });
 }
 
 Napi::Value RemoteNamespaceSet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_remote_namespace_set");
   std::string ns = StringArg(info, 1, "remote namespace");
-  return Call(info, "rbd_mirror_remote_namespace_set", Kind::kNone,
-              [h, ns](MirrorCallWorker&) { return rbd_mirror_remote_namespace_set(h->io, ns.c_str()); });
+  return StartCall(info, "rbd_mirror_remote_namespace_set",
+                   [h, ns] { return rbd_mirror_remote_namespace_set(h->io, ns.c_str()); });
 }
 #endif
 
 Napi::Value SiteNameGet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_site_name_get");
-  return Call(info, "rbd_mirror_site_name_get", Kind::kString, [h](MirrorCallWorker& w) {
-    return GetString([&](char* buf, size_t* len) { return rbd_mirror_site_name_get(h->cluster->cluster, buf, len); },
-                     &w.text);
+  return StartValueCall<std::string>(info, "rbd_mirror_site_name_get", [h](std::string& out) {
+    return GrowString(256, &out,
+                      [&](char* buf, size_t& len) { return rbd_mirror_site_name_get(h->cluster->cluster, buf, &len); });
   });
 }
 
 Napi::Value SiteNameSet(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_site_name_set");
   std::string name = StringArg(info, 1, "site name");
-  return Call(info, "rbd_mirror_site_name_set", Kind::kNone, [h, name](MirrorCallWorker&) {
-    return rbd_mirror_site_name_set(h->cluster->cluster, name.c_str());
-  });
-}
-
-Napi::Value BootstrapCreate(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_bootstrap_create");
-  return Call(info, "rbd_mirror_peer_bootstrap_create", Kind::kString, [h](MirrorCallWorker& w) {
-    return GetString([&](char* buf, size_t* len) { return rbd_mirror_peer_bootstrap_create(h->io, buf, len); },
-                     &w.text);
-  });
-}
-
-Napi::Value BootstrapImport(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_bootstrap_import");
-  int direction = IntArg(info, 1, "direction");
-  std::string token = StringArg(info, 2, "token");
-  return Call(info, "rbd_mirror_peer_bootstrap_import", Kind::kNone, [h, direction, token](MirrorCallWorker&) {
-    return rbd_mirror_peer_bootstrap_import(h->io, static_cast<rbd_mirror_peer_direction_t>(direction), token.c_str());
-  });
-}
-
-Napi::Value PeerAdd(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_add");
-  int direction = IntArg(info, 1, "direction");
-  std::string site = StringArg(info, 2, "site name");
-  std::string client = StringArg(info, 3, "client name");
-  return Call(info, "rbd_mirror_peer_site_add", Kind::kString, [h, direction, site, client](MirrorCallWorker& w) {
-    char uuid[128] = {0};
-    int rc = rbd_mirror_peer_site_add(h->io, uuid, sizeof(uuid), static_cast<rbd_mirror_peer_direction_t>(direction),
-                                      site.c_str(), client.c_str());
-    if (rc >= 0) w.text.assign(uuid, strnlen(uuid, sizeof(uuid)));
-    return rc;
-  });
-}
-
-Napi::Value PeerRemove(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_remove");
-  std::string uuid = StringArg(info, 1, "peer uuid");
-  return Call(info, "rbd_mirror_peer_site_remove", Kind::kNone,
-              [h, uuid](MirrorCallWorker&) { return rbd_mirror_peer_site_remove(h->io, uuid.c_str()); });
-}
-
-Napi::Value PeerSetName(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_name");
-  std::string uuid = StringArg(info, 1, "peer uuid");
-  std::string name = StringArg(info, 2, "site name");
-  return Call(info, "rbd_mirror_peer_site_set_name", Kind::kNone, [h, uuid, name](MirrorCallWorker&) {
-    return rbd_mirror_peer_site_set_name(h->io, uuid.c_str(), name.c_str());
-  });
-}
-
-Napi::Value PeerSetClient(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_client_name");
-  std::string uuid = StringArg(info, 1, "peer uuid");
-  std::string client = StringArg(info, 2, "client name");
-  return Call(info, "rbd_mirror_peer_site_set_client_name", Kind::kNone, [h, uuid, client](MirrorCallWorker&) {
-    return rbd_mirror_peer_site_set_client_name(h->io, uuid.c_str(), client.c_str());
-  });
-}
-
-Napi::Value PeerSetDirection(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_direction");
-  std::string uuid = StringArg(info, 1, "peer uuid");
-  int direction = IntArg(info, 2, "direction");
-  return Call(info, "rbd_mirror_peer_site_set_direction", Kind::kNone, [h, uuid, direction](MirrorCallWorker&) {
-    return rbd_mirror_peer_site_set_direction(h->io, uuid.c_str(), static_cast<rbd_mirror_peer_direction_t>(direction));
-  });
-}
-
-Napi::Value PeerList(const Napi::CallbackInfo& info) {
-  return Start(info, new PeerListWorker(info.Env(), PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_list")));
-}
-
-Napi::Value PeerGetAttributes(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_get_attributes");
-  return Start(info, new GetAttributesWorker(info.Env(), std::move(h), StringArg(info, 1, "peer uuid")));
-}
-
-Napi::Value PeerSetAttributes(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_peer_site_set_attributes");
-  std::string uuid = StringArg(info, 1, "peer uuid");
-  Napi::Array arr = ArrayArg(info, 2, "attributes");
-  // Packed as librbd wants them: NUL-terminated keys, NUL-terminated values.
-  std::string keys, values;
-  size_t count = arr.Length();
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value kv = arr.Get(i);
-    if (!kv.IsArray() || kv.As<Napi::Array>().Length() != 2 || !kv.As<Napi::Array>().Get(0u).IsString() ||
-        !kv.As<Napi::Array>().Get(1u).IsString()) {
-      throw Napi::TypeError::New(info.Env(), "attributes must be [key, value] string pairs");
-    }
-    keys += kv.As<Napi::Array>().Get(0u).As<Napi::String>().Utf8Value();
-    keys.push_back('\0');
-    values += kv.As<Napi::Array>().Get(1u).As<Napi::String>().Utf8Value();
-    values.push_back('\0');
-  }
-  return Call(info, "rbd_mirror_peer_site_set_attributes", Kind::kNone, [h, uuid, keys, values, count](MirrorCallWorker&) {
-    return rbd_mirror_peer_site_set_attributes(h->io, uuid.c_str(), keys.data(), values.data(), count);
-  });
+  return StartCall(info, "rbd_mirror_site_name_set",
+                   [h, name] { return rbd_mirror_site_name_set(h->cluster->cluster, name.c_str()); });
 }
 
 Napi::Value StatusSummary(const Napi::CallbackInfo& info) {
-  return Start(info, new SummaryWorker(info.Env(), PoolWrap::FromArg(info, 0, "rbd_mirror_image_status_summary")));
+  auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_status_summary");
+  return StartOnFirstArg(info, new SummaryWorker(info.Env(), std::move(h)));
 }
 
 Napi::Value GlobalStatusList(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_global_status_list");
   std::string start = StringArg(info, 1, "start id");
-  return Start(info, new GlobalStatusPageWorker(info.Env(), std::move(h), std::move(start), PageArg(info, 2)));
+  size_t max = PageArg(info, 2);
+  return StartOnFirstArg(info, new GlobalStatusPageWorker(info.Env(), std::move(h), std::move(start), max));
 }
 
 Napi::Value InfoList(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_info_list");
   int filter = IntArg(info, 1, "mode filter");
   std::string start = StringArg(info, 2, "start id");
-  return Start(info, new InfoPageWorker(info.Env(), std::move(h), filter, std::move(start), PageArg(info, 3)));
+  size_t max = PageArg(info, 3);
+  return StartOnFirstArg(info, new InfoPageWorker(info.Env(), std::move(h), filter, std::move(start), max));
 }
 
 Napi::Value InstanceIdList(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_mirror_image_instance_id_list");
   std::string start = StringArg(info, 1, "start id");
-  return Start(info, new InstanceIdPageWorker(info.Env(), std::move(h), std::move(start), PageArg(info, 2)));
+  return StartOnFirstArg(info, new InstanceIdPageWorker(info.Env(), std::move(h), std::move(start), PageArg(info, 2)));
 }
 
 }  // namespace
@@ -564,22 +294,13 @@ void InitMirrorPool(Napi::Env env, Napi::Object exports) {
       {"uuidGet", UuidGet},
       {"siteNameGet", SiteNameGet},
       {"siteNameSet", SiteNameSet},
-      {"bootstrapCreate", BootstrapCreate},
-      {"bootstrapImport", BootstrapImport},
-      {"peerAdd", PeerAdd},
-      {"peerRemove", PeerRemove},
-      {"peerSetName", PeerSetName},
-      {"peerSetClient", PeerSetClient},
-      {"peerSetDirection", PeerSetDirection},
-      {"peerList", PeerList},
-      {"peerGetAttributes", PeerGetAttributes},
-      {"peerSetAttributes", PeerSetAttributes},
       {"statusSummary", StatusSummary},
       {"globalStatusList", GlobalStatusList},
       {"infoList", InfoList},
       {"instanceIdList", InstanceIdList},
   };
   for (const auto& [name, fn] : fns) area.Set(name, Napi::Function::New(env, fn, name));
+  AddMirrorPeerCalls(env, area);  // mirror/peers.cc
 #if XRBD_HAS_MIRROR_REMOTE_NAMESPACE
   // Only where the loaded librbd has them too (the symbols bind lazily): lib/ checks capabilities() first.
   if (RuntimeLibrbdAtLeastHeaders()) {

@@ -7,7 +7,14 @@
 #include <napi.h>
 #include <rbd/librbd.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace xrbd {
+
+// [key, value][] (peer attributes, image id → instance id): PairsToJs (core/args.h).
+using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 // { globalId, state, primary }
 inline Napi::Object MirrorInfoToJs(Napi::Env env, const rbd_mirror_image_info_t& info) {

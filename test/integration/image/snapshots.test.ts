@@ -3,6 +3,7 @@
  * The rbd CLI is the oracle: what the SDK reports must match its JSON output,
  * and what the CLI makes must read back the same through the SDK.
  */
+import { execFileSync } from 'node:child_process';
 import {
   Cluster,
   DiskQuotaExceeded,
@@ -179,6 +180,45 @@ describe('create, exists and list', () => {
     expect(err).toBeInstanceOf(ImageBusy);
     expect((await image.snapshots.list()).map((s) => s.id)).toEqual([sdk[0].id]);
     await purge(child);
+    await image.close();
+  });
+
+  test('removeById removes a trash-namespace snapshot left behind with no clone counted on it', async () => {
+    // The state a client leaves when it dies while removing the last clone, between detaching the clone from
+    // the parent snapshot and removing that (trashed) snapshot: made here with cls_rbd's own child_detach on
+    // the parent's header (python-rados), the step librbd's clone removal runs first. librbd then no longer
+    // removes the snapshot by itself; removeById is the way.
+    const [name, image] = await newImage('snap-orphan');
+    await image.snapshots.create('left');
+    const child = uniq('snap-orphan-child');
+    await image.snapshots.clone('left', pool, child, { cloneFormat: 2 });
+    made.push(child);
+    await image.snapshots.remove('left');
+    const [trashed] = await image.snapshots.list();
+    expect(trashed).toMatchObject({ namespace: 'trash', trashOriginalName: 'left' });
+    const childImage = await pool.openImage(child);
+    const childId = (await childImage.stat()).id;
+    await childImage.close();
+    const detach = [
+      'import rados, struct, sys',
+      'conf, pool, header, snap, pool_id, child = sys.argv[1:]',
+      's = lambda x: struct.pack("<I", len(x.encode())) + x.encode()',
+      'spec = struct.pack("<q", int(pool_id)) + s(child) + s("")',
+      'arg = struct.pack("<Q", int(snap)) + struct.pack("<BBI", 2, 1, len(spec)) + spec',
+      'c = rados.Rados(conffile=conf); c.connect(); io = c.open_ioctx(pool)',
+      'print(io.execute(header, "rbd", "child_detach", arg)[0]); io.close(); c.shutdown()',
+    ].join('\n');
+    const header = `rbd_header.${(await image.stat()).id}`;
+    const out = execFileSync('/usr/bin/python3', ['-c', detach, lab.site('site-a').confPath, lab.pool, header, String(trashed.id), String(pool.id()), childId], {
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe('0');
+    expect(await rbdJson<unknown[]>(['children', '--all', spec(name)])).toEqual([]);
+
+    await image.snapshots.removeById(trashed.id);
+    expect(await image.snapshots.list()).toEqual([]);
+    expect(await rbdJson<CliSnap[]>(['snap', 'ls', '--all', spec(name)])).toEqual([]);
+    expect((await rejection(image.snapshots.removeById(trashed.id))).code).toBe('ENOENT');
     await image.close();
   });
 
