@@ -22,7 +22,10 @@
         "native/image/watch.cc",
         "native/mirror/pool.cc",
         "native/mirror/peers.cc",
-        "native/mirror/image.cc"
+        "native/mirror/image.cc",
+        "native/image/locks.cc",
+        "native/image/maintenance.cc",
+        "native/pool/stats.cc"
       ],
       "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

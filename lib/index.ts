@@ -59,6 +59,20 @@ export {
 } from './image/snapshots';
 export { ImageMetadata } from './image/metadata';
 export {
+  ImageLocks,
+  type LockMode,
+  type AcquireLockOptions,
+  type BreakLockOptions,
+  type AdvisoryLock,
+  type AdvisoryLocks,
+  type AddLockOptions,
+  type RemoveLockOptions,
+} from './image/locks';
+export type { ImageGroupRef, OperationFeature } from './image/stat';
+export type { WriteZeroesOptions } from './image/io';
+export type { DeepCopyOptions, DiskUsage, DiskUsageEntry, SparsifyOptions } from './image/maintenance';
+export type { PoolImageStats, PoolTrashStats } from './pool/stats';
+export {
   ImageMirror,
   type MirrorImageEnableMode,
   type MirrorImageInfo,
@@ -114,6 +128,7 @@ export {
   type GroupSnapshot,
   type GroupSnapshotState,
   type GroupRollbackOptions,
+  type GroupSnapshotOptions,
 } from './pool/groups';
 export { capabilities, type Capabilities, type CapabilityName, type OptionalLibrbdCall } from './cluster/capabilities';
 export { FEATURES, featureNames, featureBits, type FeatureName, type UnknownFeature } from './core/features';

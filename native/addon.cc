@@ -18,6 +18,9 @@
 #include "pool/trash.h"
 #include "image/watch.h"
 #include "core/registry.h"
+#include "image/locks.h"
+#include "image/maintenance.h"
+#include "pool/stats.h"
 
 namespace xrbd {
 
@@ -88,6 +91,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitIo(env, exports);
   InitDiff(env, exports);
   InitWatch(env, exports);
+  InitLocks(env, exports);
+  InitMaintenance(env, exports);
+  InitPoolStats(env, exports);
   return exports;
 }
 

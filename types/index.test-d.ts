@@ -225,3 +225,43 @@ expectType<string | undefined>(unavailable.capability);
 declare const noModule: MgrModuleUnavailable;
 expectAssignable<InvalidArgument>(noModule);
 expectType<string | undefined>(noModule.command);
+
+// ---- locks (issue #15, row 1) ----
+import type { AdvisoryLocks, ImageLocks, LockMode } from '..';
+expectType<ImageLocks>(image.locks);
+expectType<Promise<void>>(image.locks.acquire());
+expectType<Promise<void>>(image.locks.breakOwner('owner', { mode: 'exclusive' }));
+expectType<Promise<boolean>>(image.locks.isOwner());
+expectType<Promise<LockOwners>>(image.locks.owners());
+declare const heldBy: LockOwners;
+expectType<'exclusive' | 'shared' | `unknown(${number})` | null>(heldBy.mode);
+expectType<Promise<AdvisoryLocks>>(image.locks.list());
+expectType<Promise<void>>(image.locks.add('id', { shared: 'tag' }));
+expectType<Promise<void>>(image.locks.remove('id', { locker: 'client.4' }));
+expectAssignable<LockMode>('shared');
+expectError(image.locks.acquire({ mode: 'both' }));
+
+// ---- I/O and stat additions (issue #15, rows 4 and 6) ----
+import type { ImageGroupRef, OperationFeature, WriteZeroesOptions } from '..';
+expectType<Promise<number>>(image.readv([Buffer.alloc(1), new Uint8Array(2)], 0));
+expectType<Promise<number>>(image.writev([Buffer.alloc(1)], 0n));
+expectError(image.writev(Buffer.alloc(1), 0));
+expectAssignable<WriteZeroesOptions>({ thickProvision: true, fadvise: 'nocache' });
+expectType<Promise<void>>(image.writeZeroes(0, 4096, { thickProvision: true }));
+declare const st: ImageStat;
+expectType<ImageGroupRef | null>(st.group);
+expectType<Date>(st.accessedAt);
+expectType<Date>(st.modifiedAt);
+expectAssignable<OperationFeature | `unknown(${number})`>(st.opFeatures[0]!);
+expectType<AsyncGenerator<DiffExtent>>(image.diff({ includeParent: false }));
+expectType<Promise<void>>(pool.groups.createSnapshot('g', 's', { skipQuiesce: true, ignoreQuiesceError: false }));
+expectError(pool.groups.createSnapshot('g', 's', { skipQuiesce: 'yes' }));
+import type { DiskUsage, PoolImageStats } from '..';
+expectType<Promise<PoolImageStats>>(pool.imageStats());
+expectType<Promise<DiskUsage>>(image.du());
+expectType<Promise<void>>(image.sparsify({ sparseSize: 8192, onProgress: (done: number, total: number) => void [done, total] }));
+expectType<Promise<void>>(image.deepCopy(pool, 'copy', { features: ['layering'] }));
+expectType<Promise<void>>(image.copy(pool, 'copy', { sparseSize: 4096 }));
+expectType<Promise<void>>(image.rebuildObjectMap());
+expectType<Promise<void>>(image.invalidateCache());
+expectError(image.sparsify({ sparseSize: '4k' }));

@@ -252,3 +252,24 @@ export const GROUP_SNAP_STATE = new NamedEnum('groupSnapState', {
   incomplete: 'RBD_GROUP_SNAP_STATE_INCOMPLETE',
   complete: 'RBD_GROUP_SNAP_STATE_COMPLETE',
 });
+
+// ---- locks, capacity and I/O (issue #15) ------------------------------------------------------------------
+
+/** RBD_WRITE_ZEROES_FLAG_*: how `image.writeZeroes()` zeroes. */
+export const WRITE_ZEROES = new NamedFlags('writeZeroesFlag', {
+  thickProvision: 'RBD_WRITE_ZEROES_FLAG_THICK_PROVISION',
+});
+
+/** RBD_OPERATION_FEATURE_*: the op_features of `rbd info`, named as `rbd info` prints them. */
+export const OPERATION_FEATURE = new NamedFlags('operationFeature', {
+  'clone-parent': 'RBD_OPERATION_FEATURE_CLONE_PARENT',
+  'clone-child': 'RBD_OPERATION_FEATURE_CLONE_CHILD',
+  group: 'RBD_OPERATION_FEATURE_GROUP',
+  'snap-trash': 'RBD_OPERATION_FEATURE_SNAP_TRASH',
+});
+
+/** RBD_FLAG_*: the image flags of `image.stat().flags`. */
+export const IMAGE_FLAG = new NamedFlags('imageFlag', {
+  objectMapInvalid: 'RBD_FLAG_OBJECT_MAP_INVALID',
+  fastDiffInvalid: 'RBD_FLAG_FAST_DIFF_INVALID',
+});

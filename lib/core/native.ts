@@ -50,6 +50,8 @@ export interface NativeImageStat {
   stripeCount: number;
   createdMs: number;
   dataPoolId: number;
+  /** RBD_OPERATION_FEATURE_* bits; timestamps in ms; group pool -1 and name '' when in no group. */
+  opFeatures: number; accessedMs: number; modifiedMs: number; groupPoolId: number; groupName: string;
 }
 
 export declare class NativePool {
@@ -141,10 +143,15 @@ export interface NativeIo {
   readInto(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
   write(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
   discard(image: NativeImage, offset: number | bigint, length: number | bigint): Promise<number>;
-  writeZeroes(image: NativeImage, offset: number | bigint, length: number | bigint, flags: number): Promise<number>;
+  /** zeroFlags: RBD_WRITE_ZEROES_FLAG_*. */
+  writeZeroes(image: NativeImage, offset: number | bigint, length: number | bigint, flags: number, zeroFlags?: number): Promise<number>;
   writeSame(image: NativeImage, offset: number | bigint, length: number | bigint, pattern: Uint8Array, flags: number): Promise<number>;
   compareAndWrite(image: NativeImage, offset: number | bigint, compare: Uint8Array, data: Uint8Array, flags: number): Promise<number>;
   flush(image: NativeImage): Promise<number>;
+  /** rbd_aio_readv: one read into several Buffers, in order; resolves with the bytes read. */
+  readv(image: NativeImage, buffers: Uint8Array[], offset: number | bigint): Promise<number>;
+  /** rbd_aio_writev: the Buffers written back to back from offset, one completion. */
+  writev(image: NativeImage, buffers: Uint8Array[], offset: number | bigint): Promise<number>;
 }
 
 // ---- metadata (native/image/metadata.cc) -----------------------------------------------------------------
@@ -191,6 +198,8 @@ export interface NativeDiff {
     length: number,
     wholeObject: boolean,
     maxExtents: number,
+    /** Default true. */
+    includeParent?: boolean,
   ): Promise<{ extents: Array<number | boolean>; next: number }>;
 }
 
@@ -215,7 +224,8 @@ export interface NativePoolGroups {
   addImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
   removeImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
   listImages(pool: NativePool, group: string): Promise<NativeGroupImage[]>;
-  createSnapshot(pool: NativePool, group: string, snap: string): Promise<void>;
+  /** flags: RBD_SNAP_CREATE_* (rbd_group_snap_create2). */
+  createSnapshot(pool: NativePool, group: string, snap: string, flags?: number): Promise<void>;
   listSnapshots(pool: NativePool, group: string): Promise<Array<{ name: string; state: number }>>;
   removeSnapshot(pool: NativePool, group: string, snap: string): Promise<void>;
   renameSnapshot(pool: NativePool, group: string, from: string, to: string): Promise<void>;
@@ -277,13 +287,7 @@ export interface NativeImageSnapshots {
   getLimit(image: NativeImage): Promise<bigint>;
   setLimit(image: NativeImage, limit: number | bigint): Promise<void>;
   /** rbd_clone3 with RBD_IMAGE_OPTION_* [key, value] pairs. */
-  clone(
-    image: NativeImage,
-    snapshot: string,
-    target: NativePool,
-    name: string,
-    options: Array<[number, number | bigint]>,
-  ): Promise<void>;
+  clone(image: NativeImage, snapshot: string, target: NativePool, name: string, options: NativeImageOption[]): Promise<void>;
   /** rbd_list_children3 / rbd_list_descendants, at `snapshot` or at the handle's current snapshot (null). */
   children(image: NativeImage, snapshot: string | null, descendants: boolean): Promise<NativeLinkedImage[]>;
   getId(image: NativeImage, name: string): Promise<number>;
@@ -438,6 +442,32 @@ export interface NativeParent {
   overlap: number;
 }
 
+// ---- locks (native/image/locks.cc), maintenance (image/maintenance.cc), pool stats (pool/stats.cc) -------
+
+/** The native functions of this area: the managed lock and the advisory locks of `rbd lock`. `mode`: rbd_lock_mode_t. */
+export interface NativeLocks {
+  acquire(image: NativeImage, mode: number): Promise<void>;
+  release(image: NativeImage): Promise<void>;
+  breakOwner(image: NativeImage, mode: number, owner: string): Promise<void>;
+  isOwner(image: NativeImage): Promise<boolean>;
+  lockExclusive(image: NativeImage, cookie: string): Promise<void>;
+  lockShared(image: NativeImage, cookie: string, tag: string): Promise<void>;
+  unlock(image: NativeImage, cookie: string): Promise<void>;
+  breakLocker(image: NativeImage, client: string, cookie: string): Promise<void>;
+  listLockers(image: NativeImage): Promise<{ exclusive: boolean; tag: string; lockers: Array<{ client: string; cookie: string; address: string }> }>;
+}
+/** sparsify, object-map rebuild, cache invalidation, deep copy (options: RBD_IMAGE_OPTION_* pairs). */
+export interface NativeMaintenance {
+  sparsify(image: NativeImage, sparseSize: number, onProgress?: ProgressFn): Promise<void>;
+  rebuildObjectMap(image: NativeImage, onProgress?: ProgressFn): Promise<void>;
+  invalidateCache(image: NativeImage): Promise<void>;
+  deepCopy(image: NativeImage, dest: NativePool, name: string, options: NativeImageOption[], onProgress?: ProgressFn): Promise<void>;
+}
+/** rbd_pool_stats_get: the RBD_POOL_STAT_OPTION_* figures by name. */
+export interface NativePoolStatsArea {
+  get(pool: NativePool): Promise<Record<'images' | 'provisionedBytes' | 'maxProvisionedBytes' | 'snapshots' | `trash${'Images' | 'ProvisionedBytes' | 'MaxProvisionedBytes' | 'Snapshots'}`, number>>;
+}
+
 export declare class NativeImage {
   stat(): Promise<NativeImageStat>;
   resize(size: number | bigint, allowShrink: boolean, onProgress?: ProgressFn): Promise<void>;
@@ -447,7 +477,8 @@ export declare class NativeImage {
   /** mode: RBD_LOCK_MODE_EXCLUSIVE (0) or RBD_LOCK_MODE_SHARED (1). */
   lockOwners(): Promise<{ mode: number; owners: string[]; isOwner: boolean }>;
   watchers(): Promise<Array<{ address: string; id: number; cookie: bigint }>>;
-  copy(dest: NativePool, name: string, options: NativeImageOption[], onProgress?: ProgressFn): Promise<void>;
+  /** rbd_copy_with_progress4; sparseSize 0 (the default) writes every chunk. */
+  copy(dest: NativePool, name: string, options: NativeImageOption[], onProgress?: ProgressFn, sparseSize?: number): Promise<void>;
   close(): Promise<void>;
   readonly isOpen: boolean;
 }
@@ -473,6 +504,9 @@ export interface NativeBinding {
   watch: NativeWatch;
   mirrorPool: NativePoolMirror;
   mirrorImage: NativeImageMirror;
+  locks: NativeLocks;
+  maintenance: NativeMaintenance;
+  poolStats: NativePoolStatsArea;
   /** librbd's / librados' enum and flag values from the headers built against, by group and C name (native/core/constants.cc; named in lib/core/constants.ts). */
   constants: Record<NativeConstantGroup, Record<string, number>>;
   versions(): { rados: string; rbd: string; rbdHeader: string };
@@ -493,22 +527,10 @@ export interface NativeBinding {
 
 /** The groups of native/core/constants.cc's `constants`. */
 export type NativeConstantGroup =
-  | 'mirrorMode'
-  | 'mirrorImageMode'
-  | 'mirrorImageState'
-  | 'mirrorStatusState'
-  | 'mirrorPeerDirection'
-  | 'imageOption'
-  | 'snapCreateFlag'
-  | 'snapRemoveFlag'
-  | 'snapNamespaceType'
-  | 'snapMirrorState'
-  | 'trashSource'
-  | 'groupImageState'
-  | 'groupSnapState'
-  | 'lockMode'
-  | 'feature'
-  | 'opFlag';
+  | 'mirrorMode' | 'mirrorImageMode' | 'mirrorImageState' | 'mirrorStatusState' | 'mirrorPeerDirection'
+  | 'imageOption' | 'snapCreateFlag' | 'snapRemoveFlag' | 'snapNamespaceType' | 'snapMirrorState' | 'trashSource'
+  | 'groupImageState' | 'groupSnapState' | 'lockMode' | 'feature' | 'opFlag' | 'writeZeroesFlag' | 'operationFeature'
+  | 'imageFlag';
 
 export interface NativeHandleCounts {
   cluster: number;

@@ -30,6 +30,12 @@ export interface DiffOptions {
   offset?: number;
   /** Length of the range to report on, in bytes. Default: to the end of the image (as the handle sees it). */
   length?: number;
+  /**
+   * For a clone: also report the extents it still reads from its parent (the
+   * default, true, like `rbd diff`); false reports only what the clone itself
+   * wrote (rbd_diff_iterate2's include_parent).
+   */
+  includeParent?: boolean;
 }
 
 /** A changed extent of the image, as `image.diff()` yields them. */
@@ -47,6 +53,7 @@ interface CheckedDiffOptions {
   wholeObject: boolean;
   offset: number;
   length: number | undefined;
+  includeParent: boolean;
 }
 
 function checkDiffOptions(options: unknown): CheckedDiffOptions {
@@ -61,6 +68,7 @@ function checkDiffOptions(options: unknown): CheckedDiffOptions {
     wholeObject: o.wholeObject === undefined ? false : checkBoolean(o.wholeObject, 'wholeObject'),
     offset: o.offset === undefined ? 0 : small(o.offset, 'offset'),
     length: o.length === undefined ? undefined : small(o.length, 'length'),
+    includeParent: o.includeParent === undefined ? true : checkBoolean(o.includeParent, 'includeParent'),
   };
 }
 
@@ -83,7 +91,7 @@ async function* walk(image: Image, o: CheckedDiffOptions): AsyncGenerator<DiffEx
     const stop = Math.min(end, (Math.floor(pos / WINDOW) + 1) * WINDOW);
     const r = await image._call(
       'diff',
-      (n) => api().iterate(n, o.fromSnapshot, pos, stop - pos, o.wholeObject, MAX_EXTENTS),
+      (n) => api().iterate(n, o.fromSnapshot, pos, stop - pos, o.wholeObject, MAX_EXTENTS, o.includeParent),
       extra,
     );
     const e = r.extents;

@@ -1,20 +1,24 @@
 /** Image: an open RBD image. */
 import { InvalidArgument, rbdError, type ErrorContext } from '../core/errors';
-import { FEATURES, featureBits, featureNames, type FeatureName, type UnknownFeature } from '../core/features';
-import type { NativeImage } from '../core/native';
+import { FEATURES, featureBits, type FeatureName, type UnknownFeature } from '../core/features';
+import { native, type NativeImage } from '../core/native';
 import type { Pool } from '../pool/pool';
-import { imageOptions, type CreateImageOptions } from './options';
+import { imageOptions } from './options';
+import type { CopyOptions, ImageParent, OpenImageOptions, ResizeOptions, Watcher } from './types';
 import { withProgress, type ProgressCallback } from '../core/progress';
 import { checkBoolean, checkCallback, checkName, checkOptions, checkU64 } from '../core/validate';
 import { diffExtents, type DiffExtent, type DiffOptions } from './diff';
 import { ImageMetadata } from './metadata';
-import { checkBytes, checkLength, io, opFlags, type IoOptions } from './io';
+import { ImageLocks, type LockOwners } from './locks';
+import { imageStat, type ImageStat } from './stat';
+import { checkSparseSize, deepCopy, diskUsage, rebuildObjectMap, sparsify, type DeepCopyOptions, type DiskUsage, type SparsifyOptions } from './maintenance';
+import { checkBufferList, checkBytes, checkLength, io, opFlags, type IoOptions, type WriteZeroesOptions } from './io';
+import { WRITE_ZEROES } from '../core/constants';
 import { ImageMirror } from '../mirror/image-mirror';
 import { ImageSnapshots } from './snapshots';
 import { UpdateWatch } from './watch';
 import { nameNotPrimary } from '../mirror/not-primary';
 import { isHandle, Resource } from '../core/resource';
-import { LOCK_MODE } from '../core/constants';
 import { admitted, joinGate, leaveGate, withRoleChange, type RoleGate } from './role-gate';
 import type { Writable } from 'node:stream';
 import {
@@ -28,103 +32,9 @@ import {
   type WriteStreamOptions,
 } from './streams';
 
-/** How `pool.openImage()` opens the image. */
-export interface OpenImageOptions {
-  /** Open without taking the exclusive lock or allowing writes. */
-  readOnly?: boolean;
-  /** Open at a snapshot (implies readOnly). */
-  snapshot?: string;
-  /** Open at the snapshot with this id, of any namespace (mirror and trash ones too; implies readOnly; not with `snapshot`). */
-  snapshotId?: number;
-}
-
-/** What `image.stat()` reports, like `rbd info`. */
-export interface ImageStat {
-  /** The image name ('' when it was opened by id and has none). */
-  name: string;
-  /** The image id (the `id:` of `rbd info`). */
-  id: string;
-  /** Size in bytes. */
-  size: number;
-  /** Object size in bytes (2^order). */
-  objectSize: number;
-  /** Object size as a power of two (22: 4 MiB objects). */
-  order: number;
-  /** Number of objects the image spans (size / object size, rounded up). */
-  numObjects: number;
-  /** e.g. 'rbd_data.10a46b8b4567'. */
-  blockNamePrefix: string;
-  /** Enabled features by name, as `rbd info` lists them. */
-  features: Array<FeatureName | UnknownFeature>;
-  /** The same as a bitmask. */
-  featureBits: number;
-  /** Image flags bitmask (object map invalid, ...). */
-  flags: number;
-  /** Stripe unit in bytes (the object size when the image is not striped). */
-  stripeUnit: number;
-  /** Objects a stripe spans (1 when the image is not striped). */
-  stripeCount: number;
-  /** When the image was created. */
-  createdAt: Date;
-  /** Id of the separate data pool, or null when the data lives in the image's pool. */
-  dataPoolId: number | null;
-}
-
-/** Options of `image.resize()`. */
-export interface ResizeOptions {
-  /** Allow making the image smaller (data past the new end is lost). Default false, like `rbd resize` without --allow-shrink. */
-  allowShrink?: boolean;
-  /** Called with progress as objects past the new end are removed. */
-  onProgress?: ProgressCallback;
-}
-
-/** The parent of a cloned image (like the `parent:` lines of `rbd info`). */
-export interface ImageParent {
-  /** The parent's pool id. */
-  poolId: number;
-  /** The parent's pool name. */
-  pool: string;
-  /** The parent's RBD namespace ('' for the default one). */
-  namespace: string;
-  /** The parent image's id. */
-  imageId: string;
-  /** The parent image's name. */
-  image: string;
-  /** The parent image is in the trash. */
-  inTrash: boolean;
-  /** The id of the parent snapshot the clone was made from. */
-  snapshotId: number;
-  /** The name of that snapshot. */
-  snapshot: string;
-  /** Bytes of the parent still visible through the clone. */
-  overlap: number;
-}
-
-/** Who holds the image's lock (`image.lockOwners()`, like `rbd lock ls` for the managed lock). */
-export interface LockOwners {
-  /** 'exclusive' or 'shared'. */
-  mode: 'exclusive' | 'shared' | `unknown(${number})`;
-  /** Lock owners, as `rbd lock ls` / `rbd status` name them. Empty when nobody holds the lock. */
-  owners: string[];
-  /** Whether this handle itself holds the exclusive lock. */
-  isOwner: boolean;
-}
-
-/** A client watching the image, as `rbd status` lists it. */
-export interface Watcher {
-  /** Client address, e.g. '127.0.0.1:0/3226157325'. */
-  address: string;
-  /** Client global id (the `client.<id>` of `rbd status`). */
-  id: number;
-  /** The watch's cookie (one client can hold several watches). */
-  cookie: bigint;
-}
-
-/** Options of `image.copy()`: how to create the copy, and progress. */
-export interface CopyOptions extends CreateImageOptions {
-  /** Called with progress as the data is copied. */
-  onProgress?: ProgressCallback;
-}
+export type { ImageStat, ImageGroupRef, OperationFeature } from './stat';
+export type { LockOwners } from './locks';
+export type { OpenImageOptions, ResizeOptions, ImageParent, Watcher, CopyOptions } from './types';
 
 /**
  * An open RBD image (`pool.openImage()`): its properties, data, snapshots,
@@ -145,6 +55,8 @@ export class Image extends Resource {
   readonly metadata: ImageMetadata;
   /** Mirroring of this image: `rbd mirror image ...`. */
   readonly mirror: ImageMirror;
+  /** The managed lock and advisory locks: `rbd lock ...`. */
+  readonly locks: ImageLocks;
   readonly #watch: UpdateWatch;
 
   /**
@@ -181,6 +93,7 @@ export class Image extends Resource {
     this.snapshots = new ImageSnapshots(this);
     this.metadata = new ImageMetadata(this);
     this.mirror = new ImageMirror(this);
+    this.locks = new ImageLocks(this);
     // 'update' (size, features, snapshots... changed by any client): the librbd
     // watch is registered only while someone listens.
     this.#watch = new UpdateWatch(this);
@@ -259,23 +172,7 @@ export class Image extends Resource {
   async stat(): Promise<ImageStat> {
     const s = await this.run('stat', () => this.#native.stat());
     this.#size = s.size;
-    return {
-      name: s.name,
-      id: s.id,
-      size: s.size,
-      objectSize: s.objectSize,
-      order: s.order,
-      numObjects: s.numObjects,
-      blockNamePrefix: s.blockNamePrefix,
-      features: featureNames(s.features),
-      featureBits: s.features,
-      flags: s.flags,
-      stripeUnit: s.stripeUnit,
-      stripeCount: s.stripeCount,
-      createdAt: new Date(s.createdMs),
-      // librbd reports the image's own pool when there is no separate data pool.
-      dataPoolId: (s.features & FEATURES['data-pool']) !== 0 ? s.dataPoolId : null,
-    };
+    return imageStat(s);
   }
 
   /**
@@ -369,10 +266,9 @@ export class Image extends Resource {
     };
   }
 
-  /** Who holds the image's managed lock (the exclusive-lock feature), like `rbd lock ls`. */
-  async lockOwners(): Promise<LockOwners> {
-    const l = await this.run('lockOwners', () => this.#native.lockOwners());
-    return { mode: LOCK_MODE.name(l.mode), owners: l.owners, isOwner: l.isOwner };
+  /** Who holds the image's managed lock (the exclusive-lock feature), like `rbd lock ls`: the same as `image.locks.owners()`. */
+  lockOwners(): Promise<LockOwners> {
+    return this.locks.owners();
   }
 
   /** Clients watching the image header (like `rbd status`): every client that has it open. */
@@ -388,11 +284,37 @@ export class Image extends Resource {
     // A brand check, not a look for _call: an Image has one too.
     if (!isHandle<Pool>(pool, 'pool')) throw new TypeError('pool must be a Pool');
     checkName(name, 'image name');
-    const { onProgress, ...create } = checkOptions<CopyOptions>(options);
+    const { onProgress, sparseSize, ...create } = checkOptions<CopyOptions>(options);
+    const sparse = sparseSize === undefined ? 0 : checkSparseSize(sparseSize, 'sparseSize');
     const opts = imageOptions(create);
     await withProgress(onProgress, (cb) =>
-      pool._call('copy', (dest) => this.run('copy', () => this.#native.copy(dest, name, opts, cb)), { image: name }),
+      pool._call('copy', (dest) => this.run('copy', () => this.#native.copy(dest, name, opts, cb, sparse)), { image: name }),
     );
+  }
+
+  /** Copy the image with all its snapshots to a new image (like `rbd deep cp`); options as for copy(). */
+  deepCopy(pool: Pool, name: string, options?: DeepCopyOptions): Promise<void> {
+    return deepCopy(this, pool, name, options);
+  }
+
+  /** Provisioned and used bytes of every snapshot and of the head (like `rbd du <image>`; fast with fast-diff). */
+  du(): Promise<DiskUsage> {
+    return diskUsage(this);
+  }
+
+  /** Deallocate runs of zeros inside objects (like `rbd sparsify`), reporting progress. */
+  sparsify(options?: SparsifyOptions): Promise<void> {
+    return sparsify(this, options);
+  }
+
+  /** Rebuild an invalid object map (and fast-diff map), like `rbd object-map rebuild`. */
+  rebuildObjectMap(options?: { onProgress?: ProgressCallback }): Promise<void> {
+    return rebuildObjectMap(this, options);
+  }
+
+  /** Drop this handle's cached data (rbd_invalidate_cache), so later reads come from the OSDs. */
+  async invalidateCache(): Promise<void> {
+    await this.run('invalidateCache', () => native().maintenance.invalidateCache(this.#native));
   }
 
   /**
@@ -518,13 +440,43 @@ export class Image extends Resource {
     await this.run('discard', () => io().discard(this.#native, offset, length)).catch((err: unknown) => this.#notPrimary(err));
   }
 
-  /** Write zeros over a range (rbd_aio_write_zeroes), without sending a buffer. */
-  async writeZeroes(offset: number | bigint, length: number | bigint, options?: IoOptions): Promise<void> {
+  /** Write zeros over a range (rbd_aio_write_zeroes), without sending a buffer; `thickProvision` keeps it allocated. */
+  async writeZeroes(offset: number | bigint, length: number | bigint, options?: WriteZeroesOptions): Promise<void> {
     checkU64(offset, 'offset');
     checkU64(length, 'length');
     const flags = opFlags(options);
+    const thick = options?.thickProvision === undefined ? false : checkBoolean(options.thickProvision, 'thickProvision');
+    const zeroFlags = WRITE_ZEROES.of({ thickProvision: thick });
     await this.#checkEnd('writeZeroes', offset, length);
-    await this.run('writeZeroes', () => io().writeZeroes(this.#native, offset, length, flags)).catch((err: unknown) => this.#notPrimary(err));
+    await this.run('writeZeroes', () => io().writeZeroes(this.#native, offset, length, flags, zeroFlags)).catch((err: unknown) =>
+      this.#notPrimary(err),
+    );
+  }
+
+  /**
+   * Read into several Buffers at once (rbd_aio_readv: one I/O, one
+   * completion, the Buffers filled in order from `offset`, used in place).
+   * Resolves with the bytes read, fewer than their total at the end of the image.
+   */
+  async readv(buffers: readonly Uint8Array[], offset: number | bigint): Promise<number> {
+    const { buffers: list, total } = checkBufferList(buffers, 'buffers');
+    checkU64(offset, 'offset');
+    if (total === 0) return 0; // librbd 16.2 aborts on an empty vectored read
+    return this.runIo('readv', () => io().readv(this.#native, list, offset));
+  }
+
+  /**
+   * Write several Buffers back to back from `offset` as one I/O
+   * (rbd_aio_writev; the Buffers are used in place until the promise
+   * settles). Resolves with the bytes written; past the end is an InvalidArgument.
+   */
+  async writev(buffers: readonly Uint8Array[], offset: number | bigint): Promise<number> {
+    const { buffers: list, total } = checkBufferList(buffers, 'buffers');
+    checkU64(offset, 'offset');
+    if (total === 0) return 0;
+    await this.#checkEnd('writev', offset, total);
+    await this.runIo('writev', () => io().writev(this.#native, list, offset)).catch((err: unknown) => this.#notPrimary(err));
+    return total;
   }
 
   /** Fill `length` bytes at `offset` with `pattern` repeated; `length` must be a multiple of the pattern's. */

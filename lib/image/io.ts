@@ -49,3 +49,23 @@ export function checkLength(value: unknown, what: string): number {
   }
   return value;
 }
+
+/** Options of `image.writeZeroes()`. */
+export interface WriteZeroesOptions extends IoOptions {
+  /**
+   * Allocate the range on the OSDs as written zeros (RBD_WRITE_ZEROES_FLAG_THICK_PROVISION,
+   * what `rbd create --thick-provision` does) instead of deallocating it: later writes there need no new space.
+   */
+  thickProvision?: boolean;
+}
+
+/** The most Buffers one readv / writev takes (IOV_MAX on Linux). */
+export const MAX_IOVECS = 1024;
+
+/** The Buffers of a readv / writev, and their total length. */
+export function checkBufferList(value: unknown, what: string): { buffers: Uint8Array[]; total: number } {
+  if (!Array.isArray(value)) throw new TypeError(`${what} must be an array of Buffers or Uint8Arrays`);
+  if (value.length === 0 || value.length > MAX_IOVECS) throw new RangeError(`${what} must hold 1 to ${MAX_IOVECS} Buffers, got ${value.length}`);
+  const buffers = value.map((b, i) => checkBytes(b, `${what}[${i}]`));
+  return { buffers, total: buffers.reduce((n, b) => n + b.length, 0) };
+}

@@ -2,7 +2,7 @@
 import { fromNative, type ErrorContext } from '../core/errors';
 import { featureBits } from '../core/features';
 import type { Image } from './image';
-import type { NativeImage, NativePool, NativeSnapshotInfo } from '../core/native';
+import type { NativeImage, NativeImageOption, NativePool, NativeSnapshotInfo } from '../core/native';
 import { native, type NativeBinding } from '../core/native';
 import type { Pool } from '../pool/pool';
 import { isHandle } from '../core/resource';
@@ -128,6 +128,8 @@ export interface CloneOptions {
    * does not. Default: librbd's choice (rbd_default_clone_format, 'auto').
    */
   cloneFormat?: 1 | 2;
+  /** Put the clone's data objects in this pool (`rbd clone --data-pool`): an erasure-coded pool, say. */
+  dataPool?: string;
 }
 
 /** Options of `image.snapshots.children()`. */
@@ -369,7 +371,7 @@ export class ImageSnapshots {
     if (!isHandle<Pool>(targetPool, 'pool')) throw new TypeError('targetPool must be a Pool');
     checkName(name, 'clone name');
     const o = checkOptions<CloneOptions>(options);
-    const opts: Array<[number, number]> = [];
+    const opts: NativeImageOption[] = [];
     if (o.features !== undefined) {
       if (!Array.isArray(o.features)) throw new TypeError('features must be an array of feature names');
       opts.push([IMAGE_OPTION.value('features'), featureBits(o.features)]);
@@ -383,6 +385,7 @@ export class ImageSnapshots {
       opts.push([IMAGE_OPTION.value('stripeCount'), checkInt(o.stripeCount, 'stripeCount', 1, 2 ** 32)]);
     }
     if (o.cloneFormat !== undefined) opts.push([IMAGE_OPTION.value('cloneFormat'), checkInt(o.cloneFormat, 'cloneFormat', 1, 2)]);
+    if (o.dataPool !== undefined) opts.push([IMAGE_OPTION.value('dataPool'), checkName(o.dataPool, 'dataPool')]);
 
     // The last check (it asks each cluster for its fsid). librbd links a clone to
     // its parent by pool id: across clusters it would "succeed" and point at

@@ -5,8 +5,16 @@ import { native, type NativeBinding } from '../core/native';
 import type { Pool } from './pool';
 import { isHandle } from '../core/resource';
 import { type ProgressCallback, withProgress } from '../core/progress';
-import { checkName, checkOptions } from '../core/validate';
-import { GROUP_IMAGE_STATE, GROUP_SNAP_STATE } from '../core/constants';
+import { checkBoolean, checkName, checkOptions } from '../core/validate';
+import { GROUP_IMAGE_STATE, GROUP_SNAP_STATE, SNAP_CREATE } from '../core/constants';
+
+/** Options of `pool.groups.createSnapshot()`, like `rbd group snap create`'s. */
+export interface GroupSnapshotOptions {
+  /** Do not ask the images' users to quiesce I/O first (`--skip-quiesce`). */
+  skipQuiesce?: boolean;
+  /** Take the snapshot even if quiescing fails (`--ignore-quiesce-error`). */
+  ignoreQuiesceError?: boolean;
+}
 
 
 
@@ -199,13 +207,21 @@ export class PoolGroups {
   }
 
   /**
-   * Snapshot every image of the group at once (like `rbd group snap create`).
+   * Snapshot every image of the group at once (like `rbd group snap create`,
+   * rbd_group_snap_create2). Like an image snapshot, librbd first asks the
+   * images' users to quiesce I/O (rbd-nbd quiesce hooks); `skipQuiesce` and
+   * `ignoreQuiesceError` are `--skip-quiesce` and `--ignore-quiesce-error`.
    * Rejects with GroupNotFound, or an EEXIST error if the name is taken.
    */
-  async createSnapshot(group: string, snap: string): Promise<void> {
+  async createSnapshot(group: string, snap: string, options?: GroupSnapshotOptions): Promise<void> {
     checkName(group, 'group name');
     checkName(snap, 'snapshot name');
-    await this.#call('groups.createSnapshot', group, (n) => api().createSnapshot(n, group, snap), { snapshot: snap });
+    const o = checkOptions<GroupSnapshotOptions>(options);
+    const flags = SNAP_CREATE.of({
+      skipQuiesce: o.skipQuiesce === undefined ? false : checkBoolean(o.skipQuiesce, 'skipQuiesce'),
+      ignoreQuiesceError: o.ignoreQuiesceError === undefined ? false : checkBoolean(o.ignoreQuiesceError, 'ignoreQuiesceError'),
+    });
+    await this.#call('groups.createSnapshot', group, (n) => api().createSnapshot(n, group, snap, flags), { snapshot: snap });
   }
 
   /**

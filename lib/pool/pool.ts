@@ -10,6 +10,7 @@ import { PoolGroups } from './groups';
 import { PoolMirror } from '../mirror/pool-mirror';
 import { PoolNamespaces } from './namespaces';
 import { PoolTrash } from './trash';
+import { poolImageStats, type PoolImageStats } from './stats';
 import { Resource } from '../core/resource';
 import type { Readable } from 'node:stream';
 import type { ImportOptions } from '../image/streams';
@@ -149,6 +150,15 @@ export class Pool extends Resource {
   /** Usage of this pool. */
   async stats(): Promise<PoolStats> {
     return this.run('stats', () => this.#native.stats());
+  }
+
+  /**
+   * The RBD view of this pool (namespace), like `rbd pool stats`: images,
+   * provisioned bytes and snapshots, in use and in the trash. librbd reads
+   * every image header to add them up, so it takes longer the more images there are.
+   */
+  async imageStats(): Promise<PoolImageStats> {
+    return poolImageStats(this);
   }
 
   /** Open an image by name. Rejects with ImageNotFound if there is none. */

@@ -23,16 +23,17 @@ using ImagePtr = std::shared_ptr<ImageHandle>;
 class IterateWorker final : public PromiseWorker {
  public:
   IterateWorker(Napi::Env env, ImagePtr h, bool has_from, std::string from, uint64_t offset, uint64_t length,
-                bool whole_object, uint64_t max_extents)
+                bool whole_object, uint64_t max_extents, bool include_parent)
       : PromiseWorker(env, "xrbd:diffIterate"), h_(std::move(h)), has_from_(has_from), from_(std::move(from)),
-        offset_(offset), length_(length), whole_object_(whole_object), max_(max_extents) {}
+        offset_(offset), length_(length), whole_object_(whole_object), max_(max_extents),
+        include_parent_(include_parent) {}
 
  protected:
   int Run() override {
     op_ = "rbd_diff_iterate2";
     next_ = offset_ + length_;
-    int rc = rbd_diff_iterate2(h_->image, has_from_ ? from_.c_str() : nullptr, offset_, length_, 1,
-                               whole_object_ ? 1 : 0, &IterateWorker::OnExtent, this);
+    int rc = rbd_diff_iterate2(h_->image, has_from_ ? from_.c_str() : nullptr, offset_, length_,
+                               include_parent_ ? 1 : 0, whole_object_ ? 1 : 0, &IterateWorker::OnExtent, this);
     // Our own early stop (the window is full) is not a failure: resume after the last extent kept.
     if (rc == kStop && full_) rc = 0;
     return rc;
@@ -81,13 +82,14 @@ class IterateWorker final : public PromiseWorker {
   uint64_t offset_, length_;
   bool whole_object_;
   uint64_t max_;
+  bool include_parent_;
   std::mutex mu_;
   std::vector<Extent> extents_;
   bool full_ = false;
   uint64_t next_ = 0;
 };
 
-// iterate(image, fromSnap: string | null, offset, length, wholeObject, maxExtents)
+// iterate(image, fromSnap: string | null, offset, length, wholeObject, maxExtents, includeParent = true)
 Napi::Value Iterate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto h = ImageWrap::FromArg(info, 0, "rbd_diff_iterate2");
@@ -100,7 +102,8 @@ Napi::Value Iterate(const Napi::CallbackInfo& info) {
   bool whole = BoolArg(info, 4, "wholeObject");
   uint64_t max = U64Arg(info, 5, "maxExtents");
   if (max == 0) throw Napi::RangeError::New(env, "maxExtents must be at least 1");
-  auto* w = new IterateWorker(env, std::move(h), has_from, std::move(from), offset, length, whole, max);
+  bool include_parent = info.Length() > 6 && !info[6].IsUndefined() ? BoolArg(info, 6, "includeParent") : true;
+  auto* w = new IterateWorker(env, std::move(h), has_from, std::move(from), offset, length, whole, max, include_parent);
   w->Pin(info[0]);
   return w->Start();
 }

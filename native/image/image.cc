@@ -46,6 +46,18 @@ class StatWorker final : public PromiseWorker {
     size_t len = sizeof name_;
     if ((rc = rbd_get_name(img, name_, &len)) < 0) return rc;
     data_pool_id_ = rbd_get_data_pool_id(img);
+    op_ = "rbd_get_op_features";
+    if ((rc = rbd_get_op_features(img, &op_features_)) < 0) return rc;
+    op_ = "rbd_get_access_timestamp";
+    if ((rc = rbd_get_access_timestamp(img, &accessed_)) < 0) return rc;
+    op_ = "rbd_get_modify_timestamp";
+    if ((rc = rbd_get_modify_timestamp(img, &modified_)) < 0) return rc;
+    op_ = "rbd_get_group";
+    rbd_group_info_t g{};
+    if ((rc = rbd_get_group(img, &g, sizeof g)) < 0) return rc;
+    if (g.name != nullptr) group_name_ = g.name;
+    group_pool_ = g.pool;
+    rbd_group_info_cleanup(&g, sizeof g);
     return 0;
   }
 
@@ -64,6 +76,12 @@ class StatWorker final : public PromiseWorker {
     o.Set("stripeCount", U64ToJs(env, stripe_count_));
     o.Set("createdMs", static_cast<double>(created_.tv_sec) * 1000.0 + created_.tv_nsec / 1e6);
     o.Set("dataPoolId", static_cast<double>(data_pool_id_));
+    o.Set("opFeatures", U64ToJs(env, op_features_));
+    o.Set("accessedMs", static_cast<double>(accessed_.tv_sec) * 1000.0 + accessed_.tv_nsec / 1e6);
+    o.Set("modifiedMs", static_cast<double>(modified_.tv_sec) * 1000.0 + modified_.tv_nsec / 1e6);
+    // rbd_get_group: pool -1 and an empty name when the image is in no group.
+    o.Set("groupPoolId", static_cast<double>(group_pool_));
+    o.Set("groupName", group_name_);
     return o;
   }
 
@@ -71,8 +89,10 @@ class StatWorker final : public PromiseWorker {
   std::shared_ptr<ImageHandle> h_;
   rbd_image_info_t info_{};
   uint64_t features_ = 0, flags_ = 0, stripe_unit_ = 0, stripe_count_ = 0;
-  timespec created_{};
-  int64_t data_pool_id_ = -1;
+  timespec created_{}, accessed_{}, modified_{};
+  int64_t data_pool_id_ = -1, group_pool_ = -1;
+  uint64_t op_features_ = 0;
+  std::string group_name_;
   char id_[64] = {0};
   char prefix_[RBD_MAX_BLOCK_NAME_SIZE + 8] = {0};
   char name_[RBD_MAX_IMAGE_NAME_SIZE + 8] = {0};
@@ -260,13 +280,15 @@ class CopyWorker final : public PromiseWorker {
       : PromiseWorker(env, "xrbd:copy"), src_(std::move(src)), dst_(std::move(dst)), opts_(env, options),
         progress_(env, cb) {}
   std::string name;
+  size_t sparse_size = 0;  // 0: write every chunk; else skip zeroed runs of this size (rbd cp --sparse-size)
 
  protected:
   int Run() override {
     int rc = opts_.Apply(op_);
     if (rc < 0) return rc;
-    op_ = "rbd_copy_with_progress3";
-    return rbd_copy_with_progress3(src_->image, dst_->io, name.c_str(), opts_.get(), progress_.fn(), progress_.arg());
+    op_ = "rbd_copy_with_progress4";
+    return rbd_copy_with_progress4(src_->image, dst_->io, name.c_str(), opts_.get(), progress_.fn(), progress_.arg(),
+                                   sparse_size);
   }
 
  private:
@@ -353,14 +375,16 @@ Napi::Value ImageWrap::Watchers(const Napi::CallbackInfo& info) {
   return w->Start();
 }
 
-// copy(destPool, name, options: [key, value][], onProgress?)
+// copy(destPool, name, options: [key, value][], onProgress?, sparseSize = 0)
 Napi::Value ImageWrap::Copy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto src = Handle(env, "rbd_copy_with_progress3");
-  auto dst = PoolWrap::FromArg(info, 0, "rbd_copy_with_progress3");
+  auto src = Handle(env, "rbd_copy_with_progress4");
+  auto dst = PoolWrap::FromArg(info, 0, "rbd_copy_with_progress4");
   std::string name = StringArg(info, 1, "image name");
+  uint64_t sparse = info.Length() > 4 && !info[4].IsUndefined() ? U64Arg(info, 4, "sparseSize") : 0;
   auto* w = new CopyWorker(env, std::move(src), std::move(dst), info[2], info[3]);
   w->name = std::move(name);
+  w->sparse_size = static_cast<size_t>(sparse);
   w->Pin(info.This());
   w->Pin(info[0]);
   return w->Start();

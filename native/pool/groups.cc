@@ -240,11 +240,12 @@ Napi::Value ListImages(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CreateSnapshot(const Napi::CallbackInfo& info) {
-  auto h = PoolWrap::FromArg(info, 0, "rbd_group_snap_create");
+  auto h = PoolWrap::FromArg(info, 0, "rbd_group_snap_create2");
   std::string group = StringArg(info, 1, "group name");
   std::string snap = StringArg(info, 2, "snapshot name");
-  return Start(info, new CallWorker(info.Env(), "rbd_group_snap_create", [h, group, snap] {
-                 return rbd_group_snap_create(h->io, group.c_str(), snap.c_str());
+  uint32_t flags = OptionalU32Arg(info, 3, "flags");  // RBD_SNAP_CREATE_*
+  return Start(info, new CallWorker(info.Env(), "rbd_group_snap_create2", [h, group, snap, flags] {
+                 return rbd_group_snap_create2(h->io, group.c_str(), snap.c_str(), flags);
                }));
 }
 

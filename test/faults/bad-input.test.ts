@@ -42,6 +42,7 @@ import {
   Cluster,
   Image,
   ImageMetadata,
+  ImageLocks,
   ImageMirror,
   ImageSnapshots,
   Pool,
@@ -115,6 +116,7 @@ type Kind =
   | 'ms' // a timeout in ms (number >= 0)
   | 'bool'
   | 'bytes' // a Uint8Array
+  | 'bufferList' // an array of 1..1024 Uint8Arrays (readv / writev)
   | 'fn' // a callback
   | 'enum'
   | 'features' // a feature name or an array of them
@@ -234,6 +236,16 @@ function badValues(a: ArgSpec): Bad[] {
       return T('boolean');
     case 'bytes':
       return [...T(), any('empty', () => Buffer.alloc(0)), pre('Uint16Array', () => new Uint16Array(4)), pre('DataView', () => new DataView(new ArrayBuffer(4)))];
+    case 'bufferList':
+      return [
+        ...T('array'),
+        pre('[]', () => []),
+        pre('[42]', () => [42]),
+        pre("[Buffer, 'x']", () => [Buffer.alloc(1), 'x']),
+        pre('[Uint16Array]', () => [new Uint16Array(4)]),
+        pre('1025 Buffers', () => Array.from({ length: 1025 }, () => Buffer.alloc(1))),
+        any('[empty Buffer]', () => [Buffer.alloc(0)]),
+      ];
     case 'fn':
       return T('function');
     case 'enum':
@@ -419,6 +431,7 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     renameImage: sig(name(missing('image')), name(() => uniq('renamed'))),
     init: sig(opts({ force: bool })),
     stats: noArgs,
+    imageStats: noArgs,
     openImage: sig(name(() => c.imageName), opts({ readOnly: bool, snapshot: name(missing('snap')) })),
     openImageById: sig(name(() => c.imageId), opts({ readOnly: bool, snapshot: name(missing('snap')) })),
     importFrom: sig(
@@ -439,11 +452,17 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     parent: noArgs,
     lockOwners: noArgs,
     watchers: noArgs,
-    copy: sig(poolArg, name(() => uniq('copy')), opts({ ...createFields, onProgress: fn })),
+    copy: sig(poolArg, name(() => uniq('copy')), opts({ ...createFields, onProgress: fn, sparseSize: int(4096, 2 ** 30, () => 4096) })),
+    deepCopy: sig(poolArg, name(() => uniq('deepcopy')), opts({ ...createFields, onProgress: fn })),
+    du: noArgs,
+    sparsify: sig(opts({ sparseSize: int(4096, 2 ** 30, () => 4096), onProgress: fn })),
+    rebuildObjectMap: sig(progress),
+    invalidateCache: noArgs,
     diff: sig(
       opts({
         fromSnapshot: name(missing('snap')),
         wholeObject: bool,
+        includeParent: bool,
         offset: { kind: 'num53', valid: () => 0 },
         length: { kind: 'num53', valid: () => MiB },
       }),
@@ -454,7 +473,9 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     ],
     write: sig({ kind: 'bytes', valid: () => Buffer.alloc(512, 1) }, u64(() => 0), ioOpts),
     discard: sig(u64(() => 0), u64(() => 4096)),
-    writeZeroes: sig(u64(() => 0), u64(() => 4096), ioOpts),
+    writeZeroes: sig(u64(() => 0), u64(() => 4096), opts({ fadvise: enumOf(FADVISE), thickProvision: bool })),
+    readv: sig({ kind: 'bufferList', valid: () => [Buffer.alloc(512), Buffer.alloc(512)] }, u64(() => 0)),
+    writev: sig({ kind: 'bufferList', valid: () => [Buffer.alloc(512, 1), Buffer.alloc(512, 2)] }, u64(() => 0)),
     writeSame: sig(u64(() => 0), u64(() => 1024), { kind: 'bytes', valid: () => Buffer.alloc(512, 7) }, ioOpts),
     compareAndWrite: sig(u64(() => 0), { kind: 'bytes', valid: () => Buffer.alloc(512) }, { kind: 'bytes', valid: () => Buffer.alloc(512, 2) }, ioOpts),
     flush: noArgs,
@@ -492,7 +513,7 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
       name(missing('snap')),
       poolArg,
       name(() => uniq('clone')),
-      opts({ features: { kind: 'featureList', valid: () => ['layering'] }, order: int(12, 25), stripeUnit: int(1, 2 ** 32), stripeCount: int(1, 2 ** 32), cloneFormat: int(1, 2) }),
+      opts({ features: { kind: 'featureList', valid: () => ['layering'] }, order: int(12, 25), stripeUnit: int(1, 2 ** 32), stripeCount: int(1, 2 ** 32), cloneFormat: int(1, 2), dataPool: name(missing('pool')) }),
     ),
     children: sig({ ...optName(), nullable: true }, opts({ descendants: bool })),
     // by id: a snapshot id no image has (2^40), or null (the head) for setCurrentById
@@ -506,6 +527,16 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     set: sig(name(() => 'k'), { kind: 'str', valid: () => 'v' }),
     remove: sig(name(() => 'k')),
     list: noArgs,
+  },
+  ImageLocks: {
+    acquire: sig(opts({ mode: enumOf(['exclusive', 'shared']) })),
+    release: noArgs,
+    isOwner: noArgs,
+    owners: noArgs,
+    breakOwner: sig(name(missing('owner')), opts({ mode: enumOf(['exclusive', 'shared']) })),
+    add: sig(name(() => uniq('lock')), opts({ shared: name(() => undefined) })),
+    list: noArgs,
+    remove: sig(name(missing('lock')), opts({ locker: name(() => undefined) })),
   },
   ImageMirror: {
     enable: sig(enumOf(['journal', 'snapshot'], 'snapshot', true)),
@@ -547,7 +578,7 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     addImage: sig(name(missing('group')), poolArg, name(() => c.imageName)),
     removeImage: sig(name(missing('group')), poolArg, name(() => c.imageName)),
     listImages: sig(name(missing('group'))),
-    createSnapshot: sig(name(missing('group')), name(() => uniq('gsnap'))),
+    createSnapshot: sig(name(missing('group')), name(() => uniq('gsnap')), opts({ skipQuiesce: bool, ignoreQuiesceError: bool })),
     listSnapshots: sig(name(missing('group'))),
     removeSnapshot: sig(name(missing('group')), name(missing('gsnap'))),
     renameSnapshot: sig(name(missing('group')), name(missing('gsnap')), name(() => uniq('gsnap'))),
@@ -672,6 +703,7 @@ const RECEIVERS: Record<string, (h: Handles) => object> = {
   Image: (h) => h.image,
   ImageSnapshots: (h) => h.image.snapshots,
   ImageMetadata: (h) => h.image.metadata,
+  ImageLocks: (h) => h.image.locks,
   ImageMirror: (h) => h.image.mirror,
   PoolTrash: (h) => h.pool.trash,
   PoolNamespaces: (h) => h.pool.namespaces,
@@ -687,6 +719,7 @@ const OWNER: Record<string, keyof Handles | null> = {
   Image: 'image',
   ImageSnapshots: 'image',
   ImageMetadata: 'image',
+  ImageLocks: 'image',
   ImageMirror: 'image',
   PoolTrash: 'pool',
   PoolNamespaces: 'pool',
@@ -734,6 +767,7 @@ function reflected(): Record<string, string[]> {
     Image: publicMethods(Image.prototype, EventEmitterProto),
     ImageSnapshots: publicMethods(ImageSnapshots.prototype, Object.prototype),
     ImageMetadata: publicMethods(ImageMetadata.prototype, Object.prototype),
+    ImageLocks: publicMethods(ImageLocks.prototype, Object.prototype),
     ImageMirror: publicMethods(ImageMirror.prototype, Object.prototype),
     PoolTrash: publicMethods(PoolTrash.prototype, Object.prototype),
     PoolNamespaces: publicMethods(PoolNamespaces.prototype, Object.prototype),

@@ -153,10 +153,10 @@ describe('locks and watchers', () => {
     });
   });
 
-  test('lockOwners: nobody before the first write, mode exclusive', async () => {
+  test('lockOwners: nobody before the first write, so no mode', async () => {
     await withImage(['layering', 'exclusive-lock'], 4 * MiB, async (image) => {
       const l = await image.lockOwners();
-      expect(l.mode).toBe('exclusive');
+      expect(l.mode).toBeNull();
       expect(l.isOwner).toBe(false);
       expect(l.owners).toEqual([]);
     });
