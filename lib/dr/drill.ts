@@ -112,16 +112,36 @@ export interface DrillPoint {
 export interface DrillHandle extends AsyncDisposable {
   /** The drill image's name, in `pool`. */
   readonly image: string;
-  /** The secondary pool's name and namespace. */
+  /** The secondary pool's name. */
   readonly pool: string;
+  /** The secondary pool's RBD namespace ('' for the default one). */
   readonly namespace: string;
   /** `pool[/namespace]/image`, as rbd takes it. */
   readonly spec: string;
+  /** The consistent point the drill image was made from. */
   readonly point: DrillPoint;
-  /** sha256 of the drill image as made and of the primary at the point (equal: the drill is refused otherwise), and the size hashed. */
-  readonly checksums: { drill: string; primary: string; size: number };
-  /** How long each step took, in ms. */
-  readonly timings: { pointMs: number; copyMs: number; verifyMs: number; totalMs: number; attempts: number };
+  /** The checksums compared (equal: the drill is refused otherwise). */
+  readonly checksums: {
+    /** sha256 of the drill image as made. */
+    drill: string;
+    /** sha256 of the primary at the same point. */
+    primary: string;
+    /** The bytes hashed. */
+    size: number;
+  };
+  /** How long each step took. */
+  readonly timings: {
+    /** Finding (or, in journal mode, making and waiting for) the consistent point, in ms. */
+    pointMs: number;
+    /** Making the drill image, in ms. */
+    copyMs: number;
+    /** Hashing both sides, in ms. */
+    verifyMs: number;
+    /** The whole drill() call, in ms. */
+    totalMs: number;
+    /** Tries before the checksums agreed (snapshot mode may try the next point). */
+    attempts: number;
+  };
   /** Open the drill image (read-write by default) on the secondary pool. */
   open(options?: { readOnly?: boolean }): Promise<Image>;
   /** Remove the drill image, and in journal mode the drill snapshot on the primary. Idempotent. */
