@@ -19,7 +19,11 @@
         "native/image/snapshots.cc",
         "native/image/watch.cc",
         "native/mirror/pool.cc",
-        "native/mirror/image.cc"
+        "native/mirror/image.cc",
+        "native/pool/config.cc",
+        "native/pool/migration.cc",
+        "native/image/config.cc",
+        "native/image/encryption.cc"
       ],
       "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -17,6 +17,10 @@
 #include "pool/trash.h"
 #include "image/watch.h"
 #include "core/registry.h"
+#include "image/config.h"
+#include "image/encryption.h"
+#include "pool/config.h"
+#include "pool/migration.h"
 
 namespace xrbd {
 
@@ -86,6 +90,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitIo(env, exports);
   InitDiff(env, exports);
   InitWatch(env, exports);
+  InitPoolConfig(env, exports);
+  InitImageConfig(env, exports);
+  InitEncryption(env, exports);
+  InitMigration(env, exports);
   return exports;
 }
 

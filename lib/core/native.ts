@@ -454,6 +454,45 @@ export declare class NativeImage {
   readonly isOpen: boolean;
 }
 
+// ---- migration, encryption, config (native/pool/migration.cc, image/encryption.cc, pool/config.cc, image/config.cc)
+
+/** rbd_image_migration_status_t; state: rbd_image_migration_state_t (names in NativeMigration.states). */
+export interface NativeMigrationStatus {
+  sourcePoolId: number; sourceNamespace: string; sourceImageName: string; sourceImageId: string;
+  destPoolId: number; destNamespace: string; destImageName: string; destImageId: string;
+  state: number; stateDescription: string;
+}
+/** native/pool/migration.cc. `cancel[0] !== 0`: the progress callback answers -ECANCELED. */
+export interface NativeMigration {
+  prepare(pool: NativePool, name: string, dest: NativePool, destName: string, options: NativeImageOption[]): Promise<void>;
+  prepareImport(sourceSpec: string, dest: NativePool, destName: string, options: NativeImageOption[]): Promise<void>;
+  execute(pool: NativePool, name: string, onProgress?: ProgressFn, cancel?: Int32Array): Promise<void>;
+  abort(pool: NativePool, name: string, onProgress?: ProgressFn, cancel?: Int32Array): Promise<void>;
+  commit(pool: NativePool, name: string, onProgress?: ProgressFn): Promise<void>;
+  status(pool: NativePool, name: string): Promise<NativeMigrationStatus>;
+  sourceSpec(image: NativeImage): Promise<string>;
+  states: Record<'unknown' | 'error' | 'preparing' | 'prepared' | 'executing' | 'executed' | 'aborting', number>;
+}
+/** native/image/encryption.cc (load2 only where librbd has it); enum values by name; passphrases as Buffers. */
+export interface NativeEncryption {
+  format(image: NativeImage, format: number, algorithm: number, passphrase: Buffer): Promise<void>;
+  load(image: NativeImage, format: number, passphrase: Buffer): Promise<void>;
+  load2?(image: NativeImage, specs: Array<[number, Buffer]>): Promise<void>;
+  formats: { luks1: number; luks2: number; luks?: number };
+  algorithms: { aes128: number; aes256: number };
+}
+/** rbd_config_option_t; source: rbd_config_source_t (names in NativePoolConfig.sources). */ export interface NativeConfigOption { name: string; value: string; source: number }
+/** native/pool/config.cc (pool metadata, rbd_config_pool_list) and native/image/config.cc (rbd_config_image_list). */
+export interface NativePoolConfig {
+  metadataGet(pool: NativePool, key: string): Promise<string>;
+  metadataSet(pool: NativePool, key: string, value: string): Promise<void>;
+  metadataRemove(pool: NativePool, key: string): Promise<void>;
+  metadataList(pool: NativePool): Promise<Array<[string, string]>>;
+  list(pool: NativePool): Promise<NativeConfigOption[]>;
+  sources: { config: number; pool: number; image: number };
+}
+export interface NativeImageConfig { list(image: NativeImage): Promise<NativeConfigOption[]> }
+
 /**
  * Everything the addon exports (native/addon.cc), declared here and nowhere
  * else: the three wrapped handle classes, then one member per API area (each
@@ -475,6 +514,10 @@ export interface NativeBinding {
   watch: NativeWatch;
   mirrorPool: NativePoolMirror;
   mirrorImage: NativeImageMirror;
+  migration: NativeMigration;
+  encryption: NativeEncryption;
+  poolConfig: NativePoolConfig;
+  imageConfig: NativeImageConfig;
   versions(): { rados: string; rbd: string; rbdHeader: string };
   /**
    * native/capabilities.cc: the librbd version of the headers built against and

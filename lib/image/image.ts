@@ -8,6 +8,8 @@ import { withProgress, type ProgressCallback } from '../core/progress';
 import { checkBoolean, checkCallback, checkName, checkOptions, checkU64 } from '../core/validate';
 import { diffExtents, type DiffExtent, type DiffOptions } from './diff';
 import { ImageMetadata } from './metadata';
+import { ImageConfig } from './config';
+import { ImageEncryption } from './encryption';
 import { checkBytes, checkLength, io, opFlags, type IoOptions } from './io';
 import { ImageMirror } from '../mirror/image-mirror';
 import { ImageSnapshots } from './snapshots';
@@ -143,6 +145,10 @@ export class Image extends Resource {
   readonly metadata: ImageMetadata;
   /** Mirroring of this image: `rbd mirror image ...`. */
   readonly mirror: ImageMirror;
+  /** librbd config overrides of this image: `rbd config image ...`. */
+  readonly config: ImageConfig;
+  /** LUKS encryption: `rbd encryption format`, and loading a passphrase. */
+  readonly encryption: ImageEncryption;
   readonly #watch: UpdateWatch;
 
   /**
@@ -179,6 +185,8 @@ export class Image extends Resource {
     this.snapshots = new ImageSnapshots(this);
     this.metadata = new ImageMetadata(this);
     this.mirror = new ImageMirror(this);
+    this.config = new ImageConfig(this);
+    this.encryption = new ImageEncryption(this);
     // 'update' (size, features, snapshots... changed by any client): the librbd
     // watch is registered only while someone listens.
     this.#watch = new UpdateWatch(this);
