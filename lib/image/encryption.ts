@@ -17,6 +17,7 @@
 import type { Image } from './image';
 import { native, type NativeBinding } from '../core/native';
 import { requireCapability } from '../cluster/capabilities';
+import { closedError } from '../core/errors';
 
 const api = (): NativeBinding['encryption'] => native().encryption;
 
@@ -88,6 +89,10 @@ export class ImageEncryption {
     this.#image = image;
   }
 
+  #checkOpen(op: string): void {
+    if (this.#image.closed) throw closedError({ op, pool: this.#image.pool.name, image: this.#image.name }, 'image');
+  }
+
   /**
    * Format the image with LUKS (like `rbd encryption format`): writes the
    * header (the image's existing data becomes unreadable garbage) and loads
@@ -95,6 +100,7 @@ export class ImageEncryption {
    * encryption; rejects with ImageBusy while another client has the image open.
    */
   async format(options: EncryptionFormatOptions): Promise<void> {
+    this.#checkOpen('encryption.format'); // a closed handle fails fast, before any key derivation is set up
     const o = checkObject(options, 'options');
     const format = formatCode(o.format, 'format');
     const algorithm = algorithmCode(o.algorithm);
@@ -139,6 +145,7 @@ export class ImageEncryption {
       return [formatCode(o.format, `layers[${i}].format`), passphraseBytes(o.passphrase, `layers[${i}].passphrase`)];
     });
     try {
+      this.#checkOpen('encryption.loadLayered');
       requireCapability('encryptionLoadLayered', { op: 'encryption.loadLayered', pool: this.#image.pool.name, image: this.#image.name });
       const load2 = api().load2;
       if (!load2) throw new Error('unreachable: rbd_encryption_load2 reported but not exported');
