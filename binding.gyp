@@ -25,7 +25,11 @@
         "native/mirror/image.cc",
         "native/image/locks.cc",
         "native/image/maintenance.cc",
-        "native/pool/stats.cc"
+        "native/pool/stats.cc",
+        "native/pool/config.cc",
+        "native/pool/migration.cc",
+        "native/image/config.cc",
+        "native/image/encryption.cc"
       ],
       "include_dirs": ["native", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -205,3 +205,24 @@ export {
   type DrillHandle,
   type DrillPoint,
 } from './dr/drill';
+// ---- live migration, encryption, configuration (issue #15 rows 2, 3, 5) ----
+export {
+  PoolMigration,
+  type MigrationState,
+  type MigrationEnd,
+  type MigrationStatus,
+  type MigrationPrepareOptions,
+  type MigrationSource,
+  type MigrationRunOptions,
+  type MigrationCommitOptions,
+} from './pool/migration';
+export {
+  ImageEncryption,
+  type EncryptionFormat,
+  type EncryptionAlgorithm,
+  type EncryptionFormatOptions,
+  type EncryptionLoadOptions,
+} from './image/encryption';
+export { PoolConfig, PoolMetadata, type ConfigOption, type ConfigSource } from './pool/config';
+export { ImageConfig } from './image/config';
+export type { PurgeScheduleItem, PurgeScheduleLevel, PurgeScheduleStatus } from './pool/trash-schedules';

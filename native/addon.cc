@@ -21,6 +21,10 @@
 #include "image/locks.h"
 #include "image/maintenance.h"
 #include "pool/stats.h"
+#include "image/config.h"
+#include "image/encryption.h"
+#include "pool/config.h"
+#include "pool/migration.h"
 
 namespace xrbd {
 
@@ -94,6 +98,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLocks(env, exports);
   InitMaintenance(env, exports);
   InitPoolStats(env, exports);
+  InitPoolConfig(env, exports);
+  InitImageConfig(env, exports);
+  InitEncryption(env, exports);
+  InitMigration(env, exports);
   return exports;
 }
 

@@ -265,3 +265,44 @@ expectType<Promise<void>>(image.copy(pool, 'copy', { sparseSize: 4096 }));
 expectType<Promise<void>>(image.rebuildObjectMap());
 expectType<Promise<void>>(image.invalidateCache());
 expectError(image.sparsify({ sparseSize: '4k' }));
+
+// ---- live migration, encryption, configuration (issue #15 rows 2, 3, 5) ----
+import type {
+  ConfigOption,
+  ConfigSource,
+  EncryptionFormat,
+  MigrationSource,
+  MigrationState,
+  MigrationStatus,
+  PurgeScheduleLevel,
+  PurgeScheduleStatus,
+} from '..';
+
+expectType<Promise<void>>(pool.migration.prepare('img', { destPool: pool, destName: 'img2', objectSize: 1 << 20 }));
+expectType<Promise<void>>(pool.migration.prepareImport({ format: 'raw', file: '/tmp/disk.raw' }, 'img'));
+expectType<Promise<void>>(pool.migration.prepareImport({ format: 'native', pool: 'p', image: 'i', snapshot: 's' }, 'img'));
+expectAssignable<MigrationSource>({ spec: { type: 'raw', stream: { type: 'file', file_path: '/x' } } });
+expectError(pool.migration.prepareImport({ format: 'native', pool: 'p', image: 'i' }, 'img'));
+expectType<Promise<void>>(pool.migration.execute('img', { onProgress: (d: number, t: number) => void [d, t], signal: new AbortController().signal }));
+expectType<Promise<void>>(pool.migration.commit('img'));
+expectType<Promise<void>>(pool.migration.abort('img'));
+const migStatus = await pool.migration.status('img');
+expectType<MigrationStatus>(migStatus);
+expectAssignable<MigrationState>(migStatus.state);
+expectType<number>(migStatus.source.poolId);
+
+expectType<Promise<void>>(image.encryption.format({ format: 'luks2', passphrase: 'pw', algorithm: 'aes-256' }));
+expectType<Promise<void>>(image.encryption.load({ format: 'luks1', passphrase: new Uint8Array([1, 2]) }));
+expectType<Promise<void>>(image.encryption.loadLayered([{ format: 'luks2', passphrase: 'a' }]));
+expectAssignable<EncryptionFormat>('luks2');
+expectError(image.encryption.format({ format: 'luks3', passphrase: 'pw' }));
+expectError(image.encryption.load({ format: 'luks2' }));
+
+expectType<Promise<string | undefined>>(pool.config.get('rbd_cache'));
+expectType<Promise<void>>(pool.config.set('rbd_cache', false));
+expectType<Promise<ConfigOption[]>>(image.config.list());
+expectAssignable<ConfigSource>('pool');
+expectType<Promise<Record<string, string>>>(pool.metadata.list());
+expectType<Promise<PurgeScheduleLevel[]>>(pool.trash.listPurgeSchedules({ recursive: true }));
+expectType<Promise<PurgeScheduleStatus[]>>(pool.trash.purgeScheduleStatus());
+expectType<Promise<void>>(pool.trash.addPurgeSchedule('1d', { startTime: '14:00' }));

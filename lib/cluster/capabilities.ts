@@ -27,7 +27,7 @@ const CALLS: readonly OptionalLibrbdCall[] = [
 ];
 
 /** SDK features that need an optional librbd call, and what they need. */
-export type CapabilityName = 'mirrorRemoteNamespace';
+export type CapabilityName = 'mirrorRemoteNamespace' | 'encryptionLoadLayered';
 
 /** What `capabilities()` reports. */
 export interface Capabilities {
@@ -52,6 +52,10 @@ const NEEDS: Readonly<Record<CapabilityName, { calls: OptionalLibrbdCall[]; sinc
   mirrorRemoteNamespace: {
     calls: ['rbd_mirror_remote_namespace_get', 'rbd_mirror_remote_namespace_set'],
     since: 'librbd 1.20 (Ceph 20.2 Tentacle)',
+  },
+  encryptionLoadLayered: {
+    calls: ['rbd_encryption_load2'],
+    since: 'librbd 1.17 (Ceph 18.2 Reef)',
   },
 };
 

@@ -230,6 +230,36 @@ export const FADVISE = new NamedFlags('opFlag', {
   nocache: 'LIBRADOS_OP_FLAG_FADVISE_NOCACHE',
 });
 
+/** rbd_encryption_format_t: the formats format() writes and load() reads. */
+export const ENCRYPTION_FORMAT = new NamedFlags('encryptionFormat', {
+  luks1: 'RBD_ENCRYPTION_FORMAT_LUKS1',
+  luks2: 'RBD_ENCRYPTION_FORMAT_LUKS2',
+});
+
+/** rbd_encryption_algorithm_t. */
+export const ENCRYPTION_ALGORITHM = new NamedFlags('encryptionAlgorithm', {
+  'aes-128': 'RBD_ENCRYPTION_ALGORITHM_AES128',
+  'aes-256': 'RBD_ENCRYPTION_ALGORITHM_AES256',
+});
+
+/** rbd_image_migration_state_t, as `rbd status` names it. */
+export const MIGRATION_STATE = new NamedEnum('migrationState', {
+  unknown: 'RBD_IMAGE_MIGRATION_STATE_UNKNOWN',
+  error: 'RBD_IMAGE_MIGRATION_STATE_ERROR',
+  preparing: 'RBD_IMAGE_MIGRATION_STATE_PREPARING',
+  prepared: 'RBD_IMAGE_MIGRATION_STATE_PREPARED',
+  executing: 'RBD_IMAGE_MIGRATION_STATE_EXECUTING',
+  executed: 'RBD_IMAGE_MIGRATION_STATE_EXECUTED',
+  aborting: 'RBD_IMAGE_MIGRATION_STATE_ABORTING',
+});
+
+/** rbd_config_source_t: where an option's value comes from. */
+export const CONFIG_SOURCE = new NamedEnum('configSource', {
+  config: 'RBD_CONFIG_SOURCE_CONFIG',
+  pool: 'RBD_CONFIG_SOURCE_POOL',
+  image: 'RBD_CONFIG_SOURCE_IMAGE',
+});
+
 // ---- pools -------------------------------------------------------------------------------------------------
 
 /** rbd_trash_image_source_t, as `rbd trash ls --all` shows it. */

@@ -4,20 +4,31 @@
  * things and turn native errors into RbdErrors before and after these calls.
  */
 import * as path from 'node:path';
+import type {
+  NativeImageStat,
+  NativePoolStats,
+  NativeTrashEntry,
+  NativeGroupImage,
+  NativeSnapshotInfo,
+  NativeLinkedImage,
+  NativePeerSite,
+  NativePeer,
+  NativeClusterStats,
+  NativeMirrorInfo,
+  NativeMirrorSiteStatus,
+  NativeMirrorGlobalStatus,
+  NativeParent,
+  NativeMigrationStatus,
+  NativeHandleCounts,
+  NativeConnectOptions,
+} from './native-shapes';
+
+export type * from './native-shapes';
 
 /** A rejected native call: errno is positive, op is the librados/librbd function. */
 export interface NativeErrnoError extends Error {
   errno: number;
   op: string;
-}
-
-export interface NativeConnectOptions {
-  clusterName: string;
-  /** Full entity name, e.g. `client.admin`. */
-  name: string;
-  /** A path, `null` for the default search path, `undefined` for no file. */
-  confPath?: string | null;
-  config: Array<[string, string]>;
 }
 
 export declare class NativeCluster {
@@ -36,24 +47,6 @@ export declare class NativeCluster {
 /** librbd's RBD_IMAGE_OPTION_* key and its value. */
 export type NativeImageOption = [number, number | bigint | string];
 
-export interface NativeImageStat {
-  size: number;
-  objectSize: number;
-  numObjects: number;
-  order: number;
-  blockNamePrefix: string;
-  id: string;
-  name: string;
-  features: number;
-  flags: number;
-  stripeUnit: number;
-  stripeCount: number;
-  createdMs: number;
-  dataPoolId: number;
-  /** RBD_OPERATION_FEATURE_* bits; timestamps in ms; group pool -1 and name '' when in no group. */
-  opFeatures: number; accessedMs: number; modifiedMs: number; groupPoolId: number; groupName: string;
-}
-
 export declare class NativePool {
   createImage(name: string, size: number | bigint, options: NativeImageOption[]): Promise<void>;
   listImages(): Promise<Array<{ id: string; name: string }>>;
@@ -71,48 +64,9 @@ export declare class NativePool {
   readonly isOpen: boolean;
 }
 
-/**
- * A pool's usage (rados_pool_stat_t): bytes, objects and their copies, I/O counts.
- * @inline
- */
-export interface NativePoolStats {
-  /** Bytes stored in the pool. */
-  numBytes: number;
-  /** Objects in the pool. */
-  numObjects: number;
-  /** Object clones (snapshot copies of objects). */
-  numObjectClones: number;
-  /** Object copies, replicas included. */
-  numObjectCopies: number;
-  /** Object copies on too few OSDs. */
-  numObjectsDegraded: number;
-  /** Objects no OSD has. */
-  numObjectsUnfound: number;
-  /** Read operations. */
-  numRead: number;
-  /** KiB read. */
-  numReadKb: number;
-  /** Write operations. */
-  numWrite: number;
-  /** KiB written. */
-  numWriteKb: number;
-  /** Bytes of user data. */
-  numUserBytes: number;
-}
-
 export type ProgressFn = (done: number, total: number) => void;
 
 // ---- trash (native/pool/trash.cc) ------------------------------------------------------------------------
-
-/** A trash entry as librbd reports it: times are seconds since the epoch, source is rbd_trash_image_source_t. */
-export interface NativeTrashEntry {
-  id: string;
-  name: string;
-  source: number;
-  deletionTime: number;
-  defermentEndTime: number;
-}
-
 
 /** The native functions of this area (native/trash.cc). */
 export interface NativePoolTrash {
@@ -170,7 +124,6 @@ export interface NativeMetadata {
 export declare const registration: unique symbol;
 export type NativeRegistration = { readonly [registration]: true };
 
-
 /** The native functions of this area (native/watch.cc). */
 export interface NativeWatch {
   /**
@@ -205,16 +158,6 @@ export interface NativeDiff {
 
 // ---- groups (native/pool/groups.cc) ----------------------------------------------------------------------
 
-export interface NativeGroupImage {
-  name: string;
-  poolId: number;
-  /** The pool's name, or null when the client's OSD map has no pool with that id. */
-  pool: string | null;
-  /** rbd_group_image_state_t */
-  state: number;
-}
-
-
 /** The native functions of this area (native/groups.cc). */
 export interface NativePoolGroups {
   create(pool: NativePool, name: string): Promise<void>;
@@ -233,42 +176,6 @@ export interface NativePoolGroups {
 }
 
 // ---- snapshots (native/image/snapshots.cc) ---------------------------------------------------------------
-
-/** What librbd reports for one snapshot (native/snapshots.cc ListWorker). */
-export interface NativeSnapshotInfo {
-  id: number;
-  name: string;
-  size: number;
-  /** rbd_snap_namespace_type_t. */
-  namespaceType: number;
-  timestampMs: number;
-  protected: boolean;
-  /** rbd_snap_get_mirror_namespace, for mirror snapshots. */
-  mirror?: {
-    state: number;
-    mirrorPeerUuids: string[];
-    complete: boolean;
-    primaryMirrorUuid: string;
-    primarySnapId: number;
-    lastCopiedObjectNumber: number;
-  };
-  /** rbd_snap_get_trash_namespace, for trash snapshots. */
-  trashOriginalName?: string;
-}
-
-
-/** An rbd_linked_image_spec_t. */
-export interface NativeLinkedImage {
-  poolId: number;
-  pool: string;
-  namespace: string;
-  id: string;
-  name: string;
-  trash: boolean;
-}
-
-
-
 
 /** The native functions of this area (native/snapshots.cc). */
 export interface NativeImageSnapshots {
@@ -324,18 +231,6 @@ export interface NativeImageMirror {
   journalTail(image: NativeImage, poolId: number, oids: string[], maxBytes: number): Promise<Array<{ size: number; tail: Buffer }>>;
 }
 
-
-export interface NativePeerSite {
-  siteName: string;
-  mirrorUuid: string;
-  /** rbd_mirror_peer_direction_t. */
-  direction: number;
-  uuid: string;
-  clientName: string;
-  /** Seconds since the epoch; 0 = never. */
-  lastSeen: number;
-}
-
 // ---- mirrorPool (native/mirror/pool.cc) ------------------------------------------------------------------
 
 /** The native functions of this area (native/mirror_pool.cc). Enums are librbd's numbers. */
@@ -370,25 +265,6 @@ export interface NativePoolMirror {
   instanceIdList(pool: NativePool, startId: string, max: number): Promise<Array<[string, string]>>;
 }
 
-
-export interface NativePeer {
-  uuid: string;
-  direction: number;
-  siteName: string;
-  mirrorUuid: string;
-  clientName: string;
-  /** Seconds since the epoch; 0 = never. */
-  lastSeen: number;
-}
-
-/** rados_cluster_stat_t. */
-export interface NativeClusterStats {
-  kb: number;
-  kbUsed: number;
-  kbAvail: number;
-  numObjects: number;
-}
-
 // ---- admin (native/cluster/admin.cc) ---------------------------------------------------------------------
 
 /** The native functions of the `admin` area (native/admin.cc). */
@@ -403,44 +279,6 @@ export interface NativeAdmin {
 }
 
 // ---- mirror statuses (native/mirror/status.h builds them) ------------------------------------------------
-
-/** What native/util/mirror_status.h builds. */
-export interface NativeMirrorInfo {
-  globalId: string;
-  state: number;
-  primary: boolean;
-}
-
-
-export interface NativeMirrorSiteStatus {
-  mirrorUuid: string;
-  state: number;
-  description: string;
-  /** Seconds since the epoch. */
-  lastUpdate: number;
-  up: boolean;
-}
-
-
-export interface NativeMirrorGlobalStatus {
-  name: string;
-  info: NativeMirrorInfo;
-  siteStatuses: NativeMirrorSiteStatus[];
-}
-
-
-export interface NativeParent {
-  poolId: number;
-  poolName: string;
-  namespace: string;
-  imageId: string;
-  imageName: string;
-  trash: boolean;
-  snapId: number;
-  snapName: string;
-  snapNamespaceType: number;
-  overlap: number;
-}
 
 // ---- locks (native/image/locks.cc), maintenance (image/maintenance.cc), pool stats (pool/stats.cc) -------
 
@@ -483,6 +321,40 @@ export declare class NativeImage {
   readonly isOpen: boolean;
 }
 
+// ---- migration, encryption, config (native/pool/migration.cc, image/encryption.cc, pool/config.cc, image/config.cc)
+
+/** native/pool/migration.cc. `cancel[0] !== 0`: the progress callback answers -ECANCELED. */
+export interface NativeMigration {
+  prepare(pool: NativePool, name: string, dest: NativePool, destName: string, options: NativeImageOption[]): Promise<void>;
+  prepareImport(sourceSpec: string, dest: NativePool, destName: string, options: NativeImageOption[]): Promise<void>;
+  execute(pool: NativePool, name: string, onProgress?: ProgressFn, cancel?: Int32Array): Promise<void>;
+  abort(pool: NativePool, name: string, onProgress?: ProgressFn, cancel?: Int32Array): Promise<void>;
+  commit(pool: NativePool, name: string, onProgress?: ProgressFn): Promise<void>;
+  status(pool: NativePool, name: string): Promise<NativeMigrationStatus>;
+  sourceSpec(image: NativeImage): Promise<string>;
+}
+/** native/image/encryption.cc (load2 only where librbd has it); enum values by name; passphrases as Buffers. */
+export interface NativeEncryption {
+  format(image: NativeImage, format: number, algorithm: number, passphrase: Buffer): Promise<void>;
+  load(image: NativeImage, format: number, passphrase: Buffer): Promise<void>;
+  load2?(image: NativeImage, specs: Array<[number, Buffer]>): Promise<void>;
+}
+/** rbd_config_option_t; source: rbd_config_source_t (named by CONFIG_SOURCE in lib/core/constants.ts). */
+export interface NativeConfigOption {
+  name: string;
+  value: string;
+  source: number;
+}
+/** native/pool/config.cc (pool metadata, rbd_config_pool_list) and native/image/config.cc (rbd_config_image_list). */
+export interface NativePoolConfig {
+  metadataGet(pool: NativePool, key: string): Promise<string>;
+  metadataSet(pool: NativePool, key: string, value: string): Promise<void>;
+  metadataRemove(pool: NativePool, key: string): Promise<void>;
+  metadataList(pool: NativePool): Promise<Array<[string, string]>>;
+  list(pool: NativePool): Promise<NativeConfigOption[]>;
+}
+export interface NativeImageConfig { list(image: NativeImage): Promise<NativeConfigOption[]> }
+
 /**
  * Everything the addon exports (native/addon.cc), declared here and nowhere
  * else: the three wrapped handle classes, then one member per API area (each
@@ -509,6 +381,10 @@ export interface NativeBinding {
   poolStats: NativePoolStatsArea;
   /** librbd's / librados' enum and flag values from the headers built against, by group and C name (native/core/constants.cc; named in lib/core/constants.ts). */
   constants: Record<NativeConstantGroup, Record<string, number>>;
+  migration: NativeMigration;
+  encryption: NativeEncryption;
+  poolConfig: NativePoolConfig;
+  imageConfig: NativeImageConfig;
   versions(): { rados: string; rbd: string; rbdHeader: string };
   /**
    * native/capabilities.cc: the librbd version of the headers built against and
@@ -530,13 +406,7 @@ export type NativeConstantGroup =
   | 'mirrorMode' | 'mirrorImageMode' | 'mirrorImageState' | 'mirrorStatusState' | 'mirrorPeerDirection'
   | 'imageOption' | 'snapCreateFlag' | 'snapRemoveFlag' | 'snapNamespaceType' | 'snapMirrorState' | 'trashSource'
   | 'groupImageState' | 'groupSnapState' | 'lockMode' | 'feature' | 'opFlag' | 'writeZeroesFlag' | 'operationFeature'
-  | 'imageFlag';
-
-export interface NativeHandleCounts {
-  cluster: number;
-  pool: number;
-  image: number;
-}
+  | 'imageFlag' | 'migrationState' | 'encryptionFormat' | 'encryptionAlgorithm' | 'configSource';
 
 let loadedFrom: string | undefined;
 

@@ -14,6 +14,8 @@ import { imageStat, type ImageStat } from './stat';
 import { checkSparseSize, deepCopy, diskUsage, rebuildObjectMap, sparsify, type DeepCopyOptions, type DiskUsage, type SparsifyOptions } from './maintenance';
 import { checkBufferList, checkBytes, checkLength, io, opFlags, type IoOptions, type WriteZeroesOptions } from './io';
 import { WRITE_ZEROES } from '../core/constants';
+import { ImageConfig } from './config';
+import { ImageEncryption } from './encryption';
 import { ImageMirror } from '../mirror/image-mirror';
 import { ImageSnapshots } from './snapshots';
 import { UpdateWatch } from './watch';
@@ -57,6 +59,10 @@ export class Image extends Resource {
   readonly mirror: ImageMirror;
   /** The managed lock and advisory locks: `rbd lock ...`. */
   readonly locks: ImageLocks;
+  /** librbd config overrides of this image: `rbd config image ...`. */
+  readonly config: ImageConfig;
+  /** LUKS encryption: `rbd encryption format`, and loading a passphrase. */
+  readonly encryption: ImageEncryption;
   readonly #watch: UpdateWatch;
 
   /**
@@ -94,6 +100,8 @@ export class Image extends Resource {
     this.metadata = new ImageMetadata(this);
     this.mirror = new ImageMirror(this);
     this.locks = new ImageLocks(this);
+    this.config = new ImageConfig(this);
+    this.encryption = new ImageEncryption(this);
     // 'update' (size, features, snapshots... changed by any client): the librbd
     // watch is registered only while someone listens.
     this.#watch = new UpdateWatch(this);

@@ -11,6 +11,8 @@ import { PoolMirror } from '../mirror/pool-mirror';
 import { PoolNamespaces } from './namespaces';
 import { PoolTrash } from './trash';
 import { poolImageStats, type PoolImageStats } from './stats';
+import { PoolConfig, PoolMetadata } from './config';
+import { PoolMigration } from './migration';
 import { Resource } from '../core/resource';
 import type { Readable } from 'node:stream';
 import type { ImportOptions } from '../image/streams';
@@ -56,6 +58,12 @@ export class Pool extends Resource {
   readonly groups: PoolGroups;
   /** Mirroring of this pool: `rbd mirror pool ...`. */
   readonly mirror: PoolMirror;
+  /** Live migration of the pool's images: `rbd migration ...`. */
+  readonly migration: PoolMigration;
+  /** The pool's librbd config overrides: `rbd config pool ...`. */
+  readonly config: PoolConfig;
+  /** The pool's key/value metadata (rbd_pool_metadata_*). */
+  readonly metadata: PoolMetadata;
 
   private constructor(cluster: Cluster, n: NativePool, name: string, namespace: string) {
     super(cluster);
@@ -67,6 +75,9 @@ export class Pool extends Resource {
     this.namespaces = new PoolNamespaces(this);
     this.groups = new PoolGroups(this);
     this.mirror = new PoolMirror(this);
+    this.migration = new PoolMigration(this);
+    this.config = new PoolConfig(this);
+    this.metadata = new PoolMetadata(this);
   }
 
   /** @internal Used by Cluster.openPool. */

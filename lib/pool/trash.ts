@@ -3,8 +3,19 @@ import type { NativePool, NativeTrashEntry } from '../core/native';
 import type { Pool } from './pool';
 import { native, type NativeBinding } from '../core/native';
 import { type ProgressCallback, withProgress } from '../core/progress';
-import { checkInt, checkName, checkOptions } from '../core/validate';
 import { TRASH_SOURCE } from '../core/constants';
+import { checkBoolean, checkInt, checkName, checkOptions } from '../core/validate';
+import { closedError } from '../core/errors';
+import { checkInterval, checkStartTime } from '../mirror/schedules';
+import {
+  addPurgeSchedule,
+  listPurgeSchedules,
+  purgeLevelSpec,
+  purgeScheduleStatus,
+  removePurgeSchedule,
+  type PurgeScheduleLevel,
+  type PurgeScheduleStatus,
+} from './trash-schedules';
 
 
 
@@ -149,5 +160,51 @@ export class PoolTrash {
       threshold = o.threshold;
     }
     await withProgress(o.onProgress, (cb) => this.#pool._call('trash.purge', (n) => api().purge(n, expireTs, threshold, cb)));
+  }
+
+  // ---- trash purge schedules (the manager's rbd_support module, like mirror snapshot schedules) ----
+
+  #spec(): string {
+    if (this.#pool.closed) throw closedError({ op: 'trash.purgeSchedule', pool: this.#pool.name }, 'pool');
+    return purgeLevelSpec(this.#pool.name, this.#pool.namespace);
+  }
+
+  /**
+   * Purge the pool's (namespace's) trash every `interval` ('30m', '1h', '1d';
+   * like `rbd trash purge schedule add <interval> [<start-time>]`).
+   */
+  async addPurgeSchedule(interval: string, options?: { startTime?: string }): Promise<void> {
+    const i = checkInterval(interval);
+    const o = checkOptions<{ startTime?: string }>(options);
+    const start = o.startTime === undefined ? undefined : checkStartTime(o.startTime);
+    await addPurgeSchedule(this.#pool.cluster, this.#spec(), i, start);
+  }
+
+  /**
+   * Remove a purge schedule (like `rbd trash purge schedule remove [<interval>
+   * [<start-time>]]`): without an interval, every schedule of the level.
+   */
+  async removePurgeSchedule(interval?: string, options?: { startTime?: string }): Promise<void> {
+    const i = interval === undefined ? undefined : checkInterval(interval);
+    const o = checkOptions<{ startTime?: string }>(options);
+    if (o.startTime !== undefined && i === undefined) throw new TypeError('startTime needs an interval');
+    const start = o.startTime === undefined ? undefined : checkStartTime(o.startTime);
+    await removePurgeSchedule(this.#pool.cluster, this.#spec(), i, start);
+  }
+
+  /**
+   * The purge schedules of the pool (namespace) (like `rbd trash purge schedule
+   * ls [-R]`): without `recursive`, only this level's own; with it, also its
+   * namespaces' and the nearest scheduled level above.
+   */
+  async listPurgeSchedules(options?: { recursive?: boolean }): Promise<PurgeScheduleLevel[]> {
+    const o = checkOptions<{ recursive?: boolean }>(options);
+    const recursive = o.recursive === undefined ? false : checkBoolean(o.recursive, 'recursive');
+    return listPurgeSchedules(this.#pool.cluster, this.#spec(), recursive);
+  }
+
+  /** The next scheduled purges of the pool (namespace) (like `rbd trash purge schedule status`). */
+  async purgeScheduleStatus(): Promise<PurgeScheduleStatus[]> {
+    return purgeScheduleStatus(this.#pool.cluster, this.#spec());
   }
 }

@@ -9,6 +9,7 @@
 #include "image/image.h"
 #include "core/args.h"
 #include "core/erange.h"
+#include "core/kv_list.h"
 #include "core/worker.h"
 
 namespace xrbd {
@@ -67,39 +68,15 @@ class ListWorker final : public PromiseWorker {
  protected:
   int Run() override {
     op_ = "rbd_metadata_list";
-    constexpr uint64_t kPage = 64;
-    std::string start;
-    size_t keys_len = 4096, vals_len = 16384;  // grown for one page, kept for the next
-    std::vector<char> keys, vals;
-    for (;;) {
-      size_t kl = keys_len, vl = vals_len;
-      int rc = GrowRetryPair(kl, vl, [&](size_t& k, size_t& v) {
-        keys.assign(k, '\0');
-        vals.assign(v, '\0');
-        keys_len = k;
-        vals_len = v;
-        return rbd_metadata_list(h_->image, start.c_str(), kPage, keys.data(), &k, vals.data(), &v);
-      });
-      if (rc < 0) return rc;
-      size_t n = 0;
-      const char* k = keys.data();
-      const char* v = vals.data();
-      while (k < keys.data() + kl && *k != '\0') {
-        std::string key(k), value(v);
-        k += key.size() + 1;
-        v += value.size() + 1;
-        start = key;
-        pairs_.emplace_back(std::move(key), std::move(value));
-        n++;
-      }
-      if (n < kPage) return 0;
-    }
+    return ListKeyValues(&pairs_, [&](const char* start, uint64_t max, char* k, size_t* kl, char* v, size_t* vl) {
+      return rbd_metadata_list(h_->image, start, max, k, kl, v, vl);
+    });
   }
-  Napi::Value Result(Napi::Env env) override { return PairsToJs(env, pairs_); }
+  Napi::Value Result(Napi::Env env) override { return KeyValuesToJs(env, pairs_); }
 
  private:
   ImagePtr h_;
-  std::vector<std::pair<std::string, std::string>> pairs_;
+  KeyValues pairs_;
 };
 
 Napi::Value Get(const Napi::CallbackInfo& info) {

@@ -51,6 +51,12 @@ import {
   PoolNamespaces,
   PoolTrash,
   RbdError,
+  // issue #15 rows 2, 3, 5
+  PoolMigration,
+  ImageEncryption,
+  PoolConfig,
+  PoolMetadata,
+  ImageConfig,
 } from '../../lib';
 import type { Lab } from '../../lib/lab';
 import { Resource } from '../../lib/core/resource';
@@ -563,6 +569,10 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     restore: sig(name(missing('id')), optName()),
     remove: sig(name(missing('id')), opts({ force: bool, onProgress: fn })),
     purge: sig(opts({ expiredBefore: { kind: 'date', valid: () => new Date() }, threshold: { kind: 'fraction', valid: () => 0.5 }, onProgress: fn })),
+    addPurgeSchedule: sig({ kind: 'interval', valid: () => '1h' }, opts({ startTime: name(() => '14:00') })),
+    removePurgeSchedule: sig({ kind: 'interval', valid: () => undefined, optional: true }, opts({ startTime: name(() => '14:00') })),
+    listPurgeSchedules: sig(opts({ recursive: bool })),
+    purgeScheduleStatus: noArgs,
   },
   PoolNamespaces: {
     create: sig(name(() => uniq('ns'))),
@@ -628,6 +638,65 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     remoteNamespace: noArgs,
     setRemoteNamespace: sig({ kind: 'str', valid: () => '', shared: true }),
     lag: sig(opts({ peer: poolArg, concurrency: int(1, 64, () => 2) })),
+  },
+  // ---- live migration, encryption, configuration (issue #15 rows 2, 3, 5) ----
+  PoolMigration: {
+    prepare: sig(name(missing('image')), opts({ ...createFields, destPool: poolArg, destName: name(() => uniq('migdst')) })),
+    prepareImport: sig(
+      opts(
+        { format: enumOf(['raw', 'qcow', 'native']), file: name(() => c.srcFile) },
+        () => ({ format: 'raw', file: c.srcFile }),
+        false,
+      ),
+      name(() => uniq('migimp')),
+      opts(createFields),
+    ),
+    execute: sig(name(missing('image')), opts({ onProgress: fn, signal: { kind: 'signal', valid: () => new AbortController().signal } })),
+    abort: sig(name(missing('image')), opts({ onProgress: fn, signal: { kind: 'signal', valid: () => new AbortController().signal } })),
+    commit: sig(name(missing('image')), progress),
+    status: sig(name(missing('image'))),
+    sourceSpec: sig({ kind: 'image', valid: () => c.image }),
+  },
+  ImageEncryption: {
+    // a valid format() runs LUKS' key derivation (seconds): valid values go to a closed handle
+    format: sig({
+      ...opts(
+        {
+          format: { ...enumOf(['luks1', 'luks2']), required: true, shared: true },
+          passphrase: { ...name(() => 'pw'), required: true, shared: true },
+          algorithm: { ...enumOf(['aes-128', 'aes-256']), shared: true },
+        },
+        () => ({ format: 'luks2', passphrase: 'pw' }),
+        false,
+      ),
+      shared: true,
+    }),
+    load: sig(
+      opts(
+        { format: { ...enumOf(['luks1', 'luks2']), required: true }, passphrase: { ...name(() => 'pw'), required: true } },
+        () => ({ format: 'luks2', passphrase: 'pw' }),
+        false,
+      ),
+    ),
+    loadLayered: sig({ kind: 'pure', valid: () => [{ format: 'luks2', passphrase: 'pw' }] }),
+  },
+  PoolConfig: {
+    get: sig(name(() => 'rbd_cache')),
+    set: sig(name(() => 'rbd_cache'), { kind: 'strOrScalar', valid: () => 'true' }),
+    remove: sig(name(() => 'rbd_cache')),
+    list: noArgs,
+  },
+  PoolMetadata: {
+    get: sig(name(() => 'k')),
+    set: sig(name(() => 'k'), { kind: 'str', valid: () => 'v' }),
+    remove: sig(name(() => 'k')),
+    list: noArgs,
+  },
+  ImageConfig: {
+    get: sig(name(() => 'rbd_cache')),
+    set: sig(name(() => 'rbd_cache'), { kind: 'strOrScalar', valid: () => 'true' }),
+    remove: sig(name(() => 'rbd_cache')),
+    list: noArgs,
   },
   'lib/index.ts': {
     capabilities: noArgs,
@@ -709,6 +778,11 @@ const RECEIVERS: Record<string, (h: Handles) => object> = {
   PoolNamespaces: (h) => h.pool.namespaces,
   PoolGroups: (h) => h.pool.groups,
   PoolMirror: (h) => h.pool.mirror,
+  PoolMigration: (h) => h.pool.migration,
+  ImageEncryption: (h) => h.image.encryption,
+  PoolConfig: (h) => h.pool.config,
+  PoolMetadata: (h) => h.pool.metadata,
+  ImageConfig: (h) => h.image.config,
   'lib/index.ts': () => lib,
 };
 /** Which handle a class's calls depend on (closed for the closed-handle cases, closed to race a call). */
@@ -725,6 +799,11 @@ const OWNER: Record<string, keyof Handles | null> = {
   PoolNamespaces: 'pool',
   PoolGroups: 'pool',
   PoolMirror: 'pool',
+  PoolMigration: 'pool',
+  ImageEncryption: 'image',
+  PoolConfig: 'pool',
+  PoolMetadata: 'pool',
+  ImageConfig: 'image',
   'lib/index.ts': null,
 };
 
@@ -773,6 +852,11 @@ function reflected(): Record<string, string[]> {
     PoolNamespaces: publicMethods(PoolNamespaces.prototype, Object.prototype),
     PoolGroups: publicMethods(PoolGroups.prototype, Object.prototype),
     PoolMirror: publicMethods(PoolMirror.prototype, Object.prototype),
+    PoolMigration: publicMethods(PoolMigration.prototype, Object.prototype),
+    ImageEncryption: publicMethods(ImageEncryption.prototype, Object.prototype),
+    PoolConfig: publicMethods(PoolConfig.prototype, Object.prototype),
+    PoolMetadata: publicMethods(PoolMetadata.prototype, Object.prototype),
+    ImageConfig: publicMethods(ImageConfig.prototype, Object.prototype),
     'lib/index.ts': fns.sort(),
   };
 }

@@ -28,7 +28,10 @@ test('lists every optional call, each available exactly when its headers have it
     rbd_aio_compare_and_writev: h >= 18 && runs,
     rbd_diff_iterate3: h >= 18 && runs,
   });
-  expect(c.features).toEqual({ mirrorRemoteNamespace: c.calls.rbd_mirror_remote_namespace_set });
+  expect(c.features).toEqual({
+    mirrorRemoteNamespace: c.calls.rbd_mirror_remote_namespace_set,
+    encryptionLoadLayered: c.calls.rbd_encryption_load2,
+  });
 });
 
 test('requireCapability passes for an available feature and throws CapabilityUnavailable (ENOSYS) naming it otherwise', () => {
