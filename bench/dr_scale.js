@@ -94,6 +94,7 @@ async function main() {
   const ca = await Cluster.connect({ confPath: a.confA });
   const cb = await Cluster.connect({ confPath: a.confB });
   const result = { rows: [], watch: null };
+  let failed = null;
   try {
     const poolA = await ca.openPool(a.pool);
     const poolB = await cb.openPool(a.pool);
@@ -184,11 +185,15 @@ async function main() {
       PoolMirror.prototype.globalStatuses = orig;
       result.watch = { images: listed, windows };
     }
+  } catch (e) {
+    failed = e;
+    result.error = String(e && e.message ? e.message : e);
   } finally {
     await ca.close();
     await cb.close();
   }
-  process.stdout.write(JSON.stringify(result) + '\n');
+  process.stdout.write(JSON.stringify(result) + '\n'); // the rows finished, also when a later one failed
+  if (failed) throw failed;
 }
 
 main().catch((e) => {

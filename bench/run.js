@@ -186,7 +186,7 @@ function runProcess(cmd, args, opts = {}) {
       clearTimeout(timer);
       current = null;
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${cmd} ${args.join(' ')} exited with ${code ?? signal}:\n${stderr.slice(-2000)}`));
+      else reject(Object.assign(new Error(`${cmd} ${args.join(' ')} exited with ${code ?? signal}:\n${stderr.slice(-2000)}`), { stdout }));
     });
   });
 }
@@ -523,12 +523,17 @@ async function drRows(record, p, keep) {
   const lab = await startLab({ dir: DR_LAB_DIR, basePort: DR_BASE_PORT, pool: DR_POOL, sites: ['site-a', 'site-b'] });
   try {
     note(`DR scale rows: ${p.drCounts.join(', ')} images, then watching ${p.watchImages}`);
-    const { stdout } = await runProcess(
+    const run = runProcess(
       process.execPath,
       [path.join(__dirname, 'dr_scale.js'), '--confA', lab.sites[0].confPath, '--confB', lab.sites[1].confPath, '--pool', DR_POOL,
         '--counts', p.drCounts.join(','), '--watchImages', String(p.watchImages), '--watchSeconds', String(p.watchSeconds)],
       { env: addonEnv, timeoutMs: 1_800_000, echoStderr: true },
     );
+    // a failed run still prints the rows it finished
+    const { stdout } = await run.catch((e) => {
+      if (e.stdout && e.stdout.includes('{')) record.dr = lastJsonLine(e.stdout);
+      throw e;
+    });
     record.dr = lastJsonLine(stdout);
   } finally {
     await stopLab(lab, keep);
@@ -570,9 +575,16 @@ async function main() {
   process.on('SIGTERM', onSignal);
 
   const record = { version: 2, started: started.toISOString(), machine: m, options: opts, targets: TARGETS, runs: [], rss: null, data: null, dr: null, sections: {} };
+  // A section that fails is reported (and fails the command at the end), the others still run and are saved.
+  record.errors = [];
   const section = async (name, fn) => {
     const s0 = Date.now();
-    await fn();
+    try {
+      await fn();
+    } catch (e) {
+      record.errors.push({ section: name, error: String(e && e.stack ? e.stack : e) });
+      note(`${name} FAILED: ${e && e.stack ? e.stack : e}`);
+    }
     record.sections[name] = (Date.now() - s0) / 1000;
     note(`${name} done in ${record.sections[name].toFixed(0)} s`);
   };
@@ -612,6 +624,10 @@ async function main() {
     fs.writeFileSync(`${base}.json`, JSON.stringify(record, null, 2) + '\n');
     fs.writeFileSync(`${base}.txt`, lines.join('\n') + '\n');
     out(`saved: ${path.relative(ROOT, base)}.txt, .json`);
+  }
+  if (record.errors.length) {
+    for (const e of record.errors) out(`FAILED section ${e.section}: ${e.error.split('\n')[0]}`);
+    process.exitCode = 1;
   }
 }
 
@@ -772,6 +788,7 @@ function report(record, cases, p) {
       out(`| ${r.images} | ${pi(r.failoverSeconds)} | ${pi(r.failbackSeconds)} | ${fmt(r.poolDemoteSeconds, 2)} (${fmt(r.poolDemoteSeconds / r.poolDemoted, 3)}) | ${fmt(r.poolPromoteSeconds, 2)} (${fmt(r.poolPromoteSeconds / r.poolPromoted, 3)}) | ${fmt(r.cliPoolDemoteSeconds, 2)} / ${fmt(r.cliPoolPromoteSeconds, 2)} |`);
     }
     out();
+    if (record.dr.error) out(`DR rows stopped early: ${record.dr.error}`);
     const r50 = record.dr.rows.find((r) => r.images === 50);
     if (r50) target(`planned failover of 50 images < ${TARGETS.failover50Seconds} s`, `${fmt(r50.failoverSeconds, 1)} s`, r50.failoverSeconds < TARGETS.failover50Seconds);
     else target(`planned failover of 50 images < ${TARGETS.failover50Seconds} s`, 'not run (--quick does 1 and 10)', null);
