@@ -3,7 +3,14 @@
 //
 //   node --expose-gc bench/node_rbd_bench.js --conf C --pool P --image I \
 //       --op write|read --bs 4096 --qd 32 --pattern rand|seq --warmup 1 --seconds 5
+//   node --expose-gc bench/node_rbd_bench.js --conf C --pool P --image I \
+//       --op write|read --bs 4096 --qd 32 --pattern rand|seq --ops 14000 --warmupOps 4000
 //   node --expose-gc bench/node_rbd_bench.js --conf C --pool P --image I --rss 1000000 --qd 32 --region 67108864 [--maxSeconds 240]
+//
+// With --ops the run is cut by op count, not time: exactly `ops` I/Os are
+// submitted, then the loops drain (bench/run.js measures a window of them with
+// the LD_PRELOAD shim bench/shim/opwindow.c); the event-loop delay is recorded
+// from half the `warmupOps`th completion on (--eld 0: not at all).
 //   (analysis only: --api native calls the addon directly, bypassing the TypeScript layer)
 //
 // Keeps `qd` promises in flight: `qd` async loops, each awaiting
@@ -42,6 +49,9 @@ async function timedCase(image, size, a) {
   let done = 0;
   let stop = false;
   const isWrite = a.op === 'write';
+  const ELD_RES_MS = 1;
+  const eld = monitorEventLoopDelay({ resolution: ELD_RES_MS });
+  if (a.ops) return countedCase(image, a, nextOffset, bufs, eld, ELD_RES_MS);
   let loop = async (buf) => {
     while (!stop) {
       await (isWrite ? image.write(buf, nextOffset()) : image.read(buf, nextOffset()));
@@ -64,8 +74,6 @@ async function timedCase(image, size, a) {
       }
     };
   }
-  const ELD_RES_MS = 1;
-  const eld = monitorEventLoopDelay({ resolution: ELD_RES_MS });
   const loops = Promise.all(bufs.map(loop));
   await sleep(a.warmup * 1000);
   eld.enable();
@@ -85,15 +93,43 @@ async function timedCase(image, size, a) {
     mibps: (ops * a.bs) / secs / 1048576,
     cpuSeconds: c1 - c0,
     cpuUsPerOp: ops ? ((c1 - c0) * 1e6) / ops : null,
-    // The histogram holds the interval between the sampling timer's runs, i.e.
-    // resolution + delay: the delay is what exceeds the resolution.
-    eventLoopDelayMs: {
-      p50: Math.max(0, eld.percentile(50) / 1e6 - ELD_RES_MS),
-      p99: Math.max(0, eld.percentile(99) / 1e6 - ELD_RES_MS),
-      max: Math.max(0, eld.max / 1e6 - ELD_RES_MS),
-      resolutionMs: ELD_RES_MS,
-    },
+    eventLoopDelayMs: eldFigures(eld, ELD_RES_MS),
   };
+}
+
+// The histogram holds the interval between the sampling timer's runs, i.e.
+// resolution + delay: the delay is what exceeds the resolution.
+function eldFigures(eld, res) {
+  return {
+    p50: Math.max(0, eld.percentile(50) / 1e6 - res),
+    p99: Math.max(0, eld.percentile(99) / 1e6 - res),
+    max: Math.max(0, eld.max / 1e6 - res),
+    resolutionMs: res,
+  };
+}
+
+/** Exactly a.ops I/Os submitted by a.qd loops; the window itself is cut by the shim. */
+async function countedCase(image, a, nextOffset, bufs, eld, res) {
+  const isWrite = a.op === 'write';
+  let issued = 0;
+  let done = 0;
+  // The histogram starts halfway through the warm-up, never at the window's
+  // edge: a change of code path there (the first enable()) costs a
+  // deoptimization and recompile inside the window, ~40 M instructions under
+  // callgrind. --eld 0 (the callgrind runs): no histogram at all (its 1 ms
+  // timer would fire once per op or so at valgrind's speed).
+  const eldAt = a.eld === 0 ? -1 : Math.floor((a.warmupOps || 0) / 2);
+  const loop = async (buf) => {
+    while (issued < a.ops) {
+      issued++;
+      await (isWrite ? image.write(buf, nextOffset()) : image.read(buf, nextOffset()));
+      if (++done === eldAt) eld.enable();
+    }
+  };
+  const t0 = now();
+  await Promise.all(bufs.map(loop));
+  eld.disable();
+  return { client: 'node-rbd', submitted: issued, seconds: now() - t0, eventLoopDelayMs: eldFigures(eld, res) };
 }
 
 /** RSS growth over `a.rss` small ops (half 4 KiB writes, half 4 KiB reads, QD a.qd) on the first a.region bytes. */

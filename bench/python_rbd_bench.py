@@ -13,6 +13,10 @@ object per slot; reads get a new bytes object per completion (the binding has
 no read-into-buffer call). CPU time is getrusage(RUSAGE_SELF), i.e. every
 thread of the process, librbd's included, over the measured window only.
 Prints one JSON line.
+
+With --ops N the run is cut by op count: exactly N operations are submitted,
+then it drains (bench/run.js measures a window of them with the LD_PRELOAD
+shim bench/shim/opwindow.c).
 """
 import argparse
 import itertools
@@ -45,6 +49,7 @@ def main():
     ap.add_argument('--warmup', type=float, default=1.0)
     ap.add_argument('--seconds', type=float, default=5.0)
     ap.add_argument('--region', type=int, default=0, help='bytes of the image to use (0: all)')
+    ap.add_argument('--ops', type=int, default=0, help='submit exactly this many operations, then drain (0: timed run)')
     a = ap.parse_args()
 
     cluster = rados.Rados(conffile=a.conf, rados_id='admin')
@@ -59,6 +64,7 @@ def main():
         rnd = random.Random()
         seq = itertools.count()
         done = itertools.count()  # next() is atomic under the GIL
+        issued = itertools.count(1)
         state = {'stop': False, 'inflight': 0, 'error': None}
         lock = threading.Lock()
         drained = threading.Event()
@@ -87,7 +93,7 @@ def main():
                 state['error'] = r
                 state['stop'] = True
             next(done)
-            if state['stop']:
+            if state['stop'] or (a.ops and next(issued) > a.ops):
                 finish_one()
                 return
             try:
@@ -98,8 +104,18 @@ def main():
                 finish_one()
 
         state['inflight'] = a.qd
+        if a.ops:
+            t0 = time.monotonic()
+            for _ in range(a.qd):  # the first qd submissions count too
+                next(issued)
         for s in range(a.qd):
             submit(s)
+        if a.ops:
+            drained.wait()
+            if state['error'] is not None:
+                raise RuntimeError(f'I/O error: {state["error"]}')
+            print(json.dumps({'client': 'python-rbd', 'submitted': a.ops, 'seconds': time.monotonic() - t0}))
+            return 0
         time.sleep(a.warmup)
         c0, n0, t0 = cpu_seconds(), next(done), time.monotonic()
         time.sleep(a.seconds)
