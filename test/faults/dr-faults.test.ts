@@ -250,7 +250,7 @@ function runChild(script: string, cfg: unknown, timeoutMs: number, onLine?: (lin
     let buf = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
       let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
@@ -260,7 +260,7 @@ function runChild(script: string, cfg: unknown, timeoutMs: number, onLine?: (lin
         onLine?.(line, child);
       }
     });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
