@@ -374,6 +374,7 @@ test('a frozen site (SIGSTOP of every daemon of site-a, I/O in flight): every ca
       };
       let frozenAt = 0;
       let failedOverAt = 0;
+      let freezeError: unknown;
       const acked: Array<{ name: string; block: number; data: Buffer }> = [];
       let wroteOnB: Promise<void> = Promise.resolve();
       const run = await runChild('frozen-client.js', cfg, 300_000, (line, child) => {
@@ -387,8 +388,8 @@ test('a frozen site (SIGSTOP of every daemon of site-a, I/O in flight): every ca
               child.stdin?.end('frozen\n');
             })
             .catch((e: unknown) => {
+              freezeError = e;
               child.kill('SIGKILL');
-              throw e;
             });
         }
         if (line === 'failover settled') {
@@ -401,6 +402,7 @@ test('a frozen site (SIGSTOP of every daemon of site-a, I/O in flight): every ca
       });
       await wroteOnB;
       const exitedAt = Date.now();
+      if (freezeError) throw new Error(`freezing site-a failed: ${String(freezeError)}`);
       checkChild(run, counts, false);
       const resultLine = run.lines.find((l) => l.startsWith('RESULT '));
       if (!resultLine) throw new Error(`frozen-client.js gave no RESULT (exit ${run.code ?? run.signal}${run.timedOut ? ', killed: it did not exit' : ''}):\n${run.lines.join('\n')}\n${run.stderr}`);
