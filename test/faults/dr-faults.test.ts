@@ -118,6 +118,7 @@ afterAll(async () => {
   } finally {
     releaseLock();
     await lockHeld.catch(() => undefined);
+    await fsp.rmdir(LAB_DIR).catch(() => undefined); // only if empty
   }
 }, 180_000);
 
