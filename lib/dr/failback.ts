@@ -42,7 +42,16 @@ async function failbackOne(run: ImageRun, c: Ctx, from: Copy, to: Copy): Promise
     if (to.state === 'primary') await demote(run, c.to, c.toSite);
     await resyncAndWait(run, c.to, c.toSite, fromPool, fromSite);
   }
-  await handOver(run, fromPool, fromSite, c.to, c.toSite);
+  try {
+    await handOver(run, fromPool, fromSite, c.to, c.toSite);
+  } catch (err) {
+    // rbd-mirror can report the split brain of a demoted stale copy only after this call looked (a failback killed
+    // between its demote and its resync, run again at once): a named image is resynced now and handed over again.
+    if (stale || !named || !(err instanceof MirrorStateError) || !isSplitBrain(await localStatus(c.to, name))) throw err;
+    delete run.report.hint;
+    await resyncAndWait(run, c.to, c.toSite, fromPool, fromSite);
+    await handOver(run, fromPool, fromSite, c.to, c.toSite);
+  }
   return 'done';
 }
 

@@ -42,6 +42,7 @@ export async function awaitReplaying(run: ImageRun, pool: Pool, site: string, fr
   let target: JournalPosition | null | undefined;
   let last = 'no status yet';
   let waited = false;
+  let splitBrainPolls = 0;
   await pollUntil<true>(
     {
       mode: 'between',
@@ -59,7 +60,16 @@ export async function awaitReplaying(run: ImageRun, pool: Pool, site: string, fr
       const status = await localStatus(pool, run.name);
       const l = status?.local;
       if (l) last = `${l.up ? 'up' : 'down'}+${l.state}: ${l.description}`;
-      let ok = !!l?.up && l.state === 'replaying' && !isSplitBrain(status);
+      // a split-brain copy never replays again until it is resynced: no use waiting out the deadline (seen twice in
+      // a row, not on one status read)
+      splitBrainPolls = isSplitBrain(status) ? splitBrainPolls + 1 : 0;
+      if (splitBrainPolls >= 2) {
+        run.fail(
+          new MirrorStateError(run.name, `${run.name}: rbd-mirror on ${site} reports the copy there split-brain (${last}); nothing was demoted`),
+          `failback() naming this image resyncs the copy on ${site} from the primary`,
+        );
+      }
+      let ok = !!l?.up && l.state === 'replaying' && splitBrainPolls === 0;
       if (journal) {
         const j = await journalOf(fromPool, run.name);
         if (target === undefined) target = j.master;

@@ -1,5 +1,7 @@
 #include "cluster/admin.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -25,6 +27,22 @@ class ListPoolsWorker final : public PromiseWorker {
     // The list `ceph osd pool ls` gives is of the cluster's latest osdmap; librados
     // lists from the map this client last received, which misses a pool another
     // client has just created (seen in the suite): fetch the latest map first.
+    // rados_wait_for_latest_osdmap asks the monitor for the map's version with no
+    // timeout (rados_mon_op_timeout bounds mon commands, not that request): on a site
+    // whose monitor is frozen it never returns. With an operation timeout set
+    // (operationTimeoutMs), a mon command bounded by it goes first, so that an
+    // unresponsive monitor answers ETIMEDOUT instead of a call that hangs.
+    if (char t[32] = {0}; rados_conf_get(c_->cluster, "rados_mon_op_timeout", t, sizeof t) == 0 && std::atof(t) > 0) {
+      op_ = "rados_mon_command";
+      const char* cmd[] = {"{\"prefix\": \"osd stat\", \"format\": \"json\"}"};
+      char* outbuf = nullptr;
+      char* outs = nullptr;
+      size_t outbuf_len = 0, outs_len = 0;
+      int rc = rados_mon_command(c_->cluster, cmd, 1, nullptr, 0, &outbuf, &outbuf_len, &outs, &outs_len);
+      rados_buffer_free(outbuf);
+      rados_buffer_free(outs);
+      if (rc == -ETIMEDOUT) return rc;  // other refusals (e.g. caps): the osdmap wait below decides
+    }
     op_ = "rados_wait_for_latest_osdmap";
     if (int rc = rados_wait_for_latest_osdmap(c_->cluster); rc < 0) return rc;
     op_ = "rados_pool_list";
