@@ -6,7 +6,8 @@
  *
  *   base + 0 … 199      the shared two-site lab (jest's global setup; site i's mon on base + 100 i)
  *   base + 400 … 499    test/integration/lab/lab.test.ts's single-site robustness labs
- *   base + 200 … 399    free (not used by the tests)
+ *   base + 200 … 399    test/faults/dr-faults.test.ts's two-site lab; bench/dr_scale.js's two-site lab
+ *                       (the benchmark is a run of its own, never beside the fault suites)
  *   base + 500 … 699    test/faults/lab-faults.test.ts's two-site lab (XRBD_FAULTS_BASE_PORT overrides)
  *   base + 700 … 899    test/faults/dr-site-loss.test.ts's demo lab (npm run demo's own default is 17900)
  *   base + 900 … 999    bench/run.js's single-site lab (BENCH_BASE_PORT overrides; the same arithmetic there)
