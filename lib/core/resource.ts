@@ -73,8 +73,10 @@ export abstract class Resource extends EventEmitter {
 
   /** Run an async native call as an in-flight operation of this handle. */
   protected async run<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
-    const wait = this.admit();
-    if (wait !== undefined) await wait;
+    // Asked again after each wait, and the call counted in flight in the same
+    // tick as the last answer (runNow's first statements run synchronously):
+    // a role change that starts in between must see this call, or wait for it.
+    for (let wait = this.admit(); wait !== undefined; wait = this.admit()) await wait;
     return this.runNow(op, fn, extra);
   }
 
