@@ -681,7 +681,7 @@ const OWNER: Record<string, keyof Handles | null> = {
 // ------------------------------------------------------------------ reflection
 
 /** Protected members of Resource and its subclasses: on the prototype, not public. */
-const NOT_PUBLIC = new Set(['constructor', 'run', 'runIo', 'runSync', 'context', 'closeNative']);
+const NOT_PUBLIC = new Set(['constructor', 'run', 'runIo', 'runSync', 'context', 'closeNative', 'admit', 'runNow']);
 
 function publicMethods(proto: object, stopAt: object): string[] {
   const out = new Set<string>();
