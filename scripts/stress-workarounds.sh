@@ -12,7 +12,8 @@
 #   2. limit off: scripts/stress-mirror-snapshots.js, XRBD_STRESS_SNAP_ROUNDS rounds of
 #      mirror snapshots back to back on replicating images with the client's
 #      rbd_mirroring_max_mirroring_snapshots at librbd's default (5, not the lab's 100),
-#      with the gate on and then off (XRBD_STRESS_SNAP_GATES, default "on off").
+#      with the gate on and then off (XRBD_STRESS_SNAP_GATES, default "on off"), for each
+#      limit in XRBD_STRESS_SNAP_LIMITS (default "5"; "100" is the lab's 16.2 setting).
 #
 # Each run/round that ends with a signal (SIGSEGV, an abort) is a crash; the gdb
 # backtrace of its core is printed (scripts/with-cores.sh). Ends with one line per
@@ -25,6 +26,8 @@
 # setting), XRBD_STRESS_SNAPS (mirror snapshots per image per round, default 60),
 # XRBD_STRESS_IMAGES (default 3), XRBD_CONTAINER_BASE_PORT (default 23100), and
 # scripts/test-client-container.sh's. State: build-client-stress-<release>/ (gitignored).
+# One compound command, read before any of it runs (an edit during a run cannot shift it).
+{
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$(pwd -P)"
@@ -40,6 +43,7 @@ SNAP_ROUNDS="${XRBD_STRESS_SNAP_ROUNDS:-3}"
 SNAPS="${XRBD_STRESS_SNAPS:-60}"
 IMAGES="${XRBD_STRESS_IMAGES:-3}"
 SNAP_GATES="${XRBD_STRESS_SNAP_GATES:-on off}"
+SNAP_LIMITS="${XRBD_STRESS_SNAP_LIMITS:-5}"
 export XRBD_CONTAINER_BASE_PORT="${XRBD_CONTAINER_BASE_PORT:-23100}"
 BASE="$XRBD_CONTAINER_BASE_PORT"
 export XRBD_CLIENT_STATE_DIR="${XRBD_CLIENT_STATE_DIR:-$REPO/build-client-stress-$rel}"
@@ -94,18 +98,21 @@ done
 # ---- 2. mirror snapshots back to back with librbd's default limit
 snap_summary=()
 snap_crashes=0
+for lim in $SNAP_LIMITS; do
 for g in $SNAP_GATES; do
   rc=0
   in_ctr "ulimit -c unlimited; bash scripts/with-cores.sh node scripts/stress-mirror-snapshots.js \
-      --conf \"\$XRBD_LAB_DIR/site-a/ceph.conf\" --pool rbd-lab --rounds $SNAP_ROUNDS --snaps $SNAPS --images $IMAGES --limit 5 --gate $g" \
-    2>&1 | tee "$STATE/snapshots-gate-$g.log" >&2 || rc=$?
-  line="$(grep '^STRESS-MIRROR-SNAPSHOTS ' "$STATE/snapshots-gate-$g.log" | tail -n1 | cut -d' ' -f2-)"
-  snap_summary+=("\"gate-$g\":${line:-null}")
+      --conf \"\$XRBD_LAB_DIR/site-a/ceph.conf\" --pool rbd-lab --rounds $SNAP_ROUNDS --snaps $SNAPS --images $IMAGES --limit $lim --gate $g" \
+    2>&1 | tee "$STATE/snapshots-limit-$lim-gate-$g.log" >&2 || rc=$?
+  line="$(grep '^STRESS-MIRROR-SNAPSHOTS ' "$STATE/snapshots-limit-$lim-gate-$g.log" | tail -n1 | cut -d' ' -f2-)"
+  snap_summary+=("\"limit-$lim-gate-$g\":${line:-null}")
   c="$(node -e 'try{console.log(JSON.parse(process.argv[1]).crashes)}catch{console.log(0)}' "${line:-x}")"
   snap_crashes=$((snap_crashes + c))
 done
+done
 
 echo "stress (Ceph $rel): gate off, property suite: $gate_runs runs, $gate_crashes crashes, $gate_failed other failures, $gate_ok passed"
-echo "stress (Ceph $rel): mirror snapshots with limit 5: ${snap_summary[*]}"
+echo "stress (Ceph $rel): mirror snapshots (rbd_mirroring_max_mirroring_snapshots $SNAP_LIMITS): ${snap_summary[*]}"
 echo "STRESS-SUMMARY {\"release\":\"$rel\",\"gateOff\":{\"runs\":$gate_runs,\"crashes\":$gate_crashes,\"failed\":$gate_failed,\"ok\":$gate_ok},\"snapshots\":{$(IFS=,; echo "${snap_summary[*]}")}}"
 ((gate_crashes + snap_crashes == 0))
+}

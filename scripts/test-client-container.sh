@@ -38,6 +38,8 @@
 #   XRBD_CLIENT_KEEP=1           leave the container (xrbd-client-p<port>) running, for `exec` (debugging)
 #   XRBD_CLIENT_STATE_DIR        state directory (default build-client-<suite>; another one lets two runs
 #                                of different ports go side by side)
+#   XRBD_CLIENT_ENGINE_ARGS      extra arguments of the container's `run`, space-separated (test-faults-container.sh:
+#                                --security-opt seccomp=unconfined, for bluestore OSDs' libaio)
 #   XRBD_CLIENT_PASS_ENV         names of host variables passed on to the jest run, space-separated
 #                                (e.g. "XRBD_FAULTS_TALLY XRBD_PROPERTY_SEED"; unset ones are left out)
 #   and container-engine.sh's XRBD_CONTAINER_ENGINE, XRBD_DEBIAN_MIRROR, XRBD_REBUILD=1.
@@ -146,7 +148,9 @@ if [[ "${XRBD_CLIENT_NPM_CACHE:-0}" == 1 ]]; then
   mkdir -p "$STATE_DIR/npm-cache"; mounts+=(-v "$STATE_DIR/npm-cache:/root/.npm")
 fi
 # a long-lived container; each phase is an exec in it (timed apart)
-engine run -d --name "$CTR" --network host "${mounts[@]}" \
+# shellcheck disable=SC2206
+engine_args=(${XRBD_CLIENT_ENGINE_ARGS:-})
+engine run -d --name "$CTR" --network host "${engine_args[@]}" "${mounts[@]}" \
   -e PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   -e npm_config_nodedir=/opt/node -e npm_config_cafile=/etc/ssl/certs/host-ca-bundle.crt \
   -e NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.crt \
