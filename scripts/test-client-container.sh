@@ -36,6 +36,12 @@
 #   XRBD_CLIENT_IMAGE_ONLY=1     build (or find) the image and stop
 #   XRBD_CLIENT_NO_JEST=1        stop after the build (addon + tsc)
 #   XRBD_CLIENT_KEEP=1           leave the container (xrbd-client-p<port>) running, for `exec` (debugging)
+#   XRBD_CLIENT_STATE_DIR        state directory (default build-client-<suite>; another one lets two runs
+#                                of different ports go side by side)
+#   XRBD_CLIENT_ENGINE_ARGS      extra arguments of the container's `run`, space-separated (test-faults-container.sh:
+#                                --security-opt seccomp=unconfined, for bluestore OSDs' libaio)
+#   XRBD_CLIENT_PASS_ENV         names of host variables passed on to the jest run, space-separated
+#                                (e.g. "XRBD_FAULTS_TALLY XRBD_PROPERTY_SEED"; unset ones are left out)
 #   and container-engine.sh's XRBD_CONTAINER_ENGINE, XRBD_DEBIAN_MIRROR, XRBD_REBUILD=1.
 # State (logs, the lab directory, the jest output): build-client-<suite>/ (gitignored).
 # The whole script is one compound command, read before any of it runs: an
@@ -54,8 +60,9 @@ XRBD_CEPH_RELEASE="${XRBD_CEPH_RELEASE:-20.2}"
 # shellcheck source=scripts/container-engine.sh
 source scripts/container-engine.sh
 ceph_release_suite
-STATE_DIR="$REPO/build-client-$DEBIAN_SUITE"
+STATE_DIR="${XRBD_CLIENT_STATE_DIR:-$REPO/build-client-$DEBIAN_SUITE}"
 mkdir -p "$STATE_DIR"
+STATE_DIR="$(cd "$STATE_DIR" && pwd -P)"
 ENGINE_STATE_DIR="$STATE_DIR"
 CLIENT_IMAGE="${XRBD_CLIENT_IMAGE:-localhost/xrbd-client:$DEBIAN_SUITE}"
 BASE_PORT="${XRBD_CONTAINER_BASE_PORT:-21100}"
@@ -141,7 +148,9 @@ if [[ "${XRBD_CLIENT_NPM_CACHE:-0}" == 1 ]]; then
   mkdir -p "$STATE_DIR/npm-cache"; mounts+=(-v "$STATE_DIR/npm-cache:/root/.npm")
 fi
 # a long-lived container; each phase is an exec in it (timed apart)
-engine run -d --name "$CTR" --network host "${mounts[@]}" \
+# shellcheck disable=SC2206
+engine_args=(${XRBD_CLIENT_ENGINE_ARGS:-})
+engine run -d --name "$CTR" --network host "${engine_args[@]}" "${mounts[@]}" \
   -e PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   -e npm_config_nodedir=/opt/node -e npm_config_cafile=/etc/ssl/certs/host-ca-bundle.crt \
   -e NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.crt \
@@ -189,8 +198,13 @@ t0=$(now)
 projects=(--selectProjects $PROJECTS)
 log "jest $* ${projects[*]} (lab: native, in the container, $LAB_DIR, ports $BASE_PORT..$((BASE_PORT + 199)))"
 quoted="$(printf '%q ' "$@" "${projects[@]}")"
+pass=()
+for v in ${XRBD_CLIENT_PASS_ENV:-}; do
+  [[ "$v" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "XRBD_CLIENT_PASS_ENV: '$v' is not a variable name"
+  [[ -n "${!v+set}" ]] && pass+=(-e "$v=${!v}")
+done
 set +e
-timeout -k 30 "${XRBD_CLIENT_TEST_TIMEOUT:-2400}" "$ENGINE" exec -w /build "$CTR" \
+timeout -k 30 "${XRBD_CLIENT_TEST_TIMEOUT:-2400}" "$ENGINE" exec "${pass[@]}" -w /build "$CTR" \
   bash -c "ulimit -c unlimited; bash scripts/with-cores.sh npx jest $quoted" 2>&1 | tee "$STATE_DIR/jest.log"
 rc=${PIPESTATUS[0]}
 set -e

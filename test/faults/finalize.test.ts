@@ -79,7 +79,7 @@ type Live = { wrappers: Counts; handles: Counts };
 
 const finalizeScript = `
 const { Cluster } = require(process.env.XRBD_DIST);
-const { native } = require(process.env.XRBD_DIST + '/native.js');
+const { native } = require(process.env.XRBD_DIST + '/core/native.js');
 const [conf, poolName, imageName, rounds] = process.argv.slice(1);
 const collected = { cluster: 0, pool: 0, image: 0 };
 const registry = new FinalizationRegistry((kind) => collected[kind]++);
@@ -146,7 +146,7 @@ const WARMUP = Math.min(20_000, Math.floor(OPS / 10));
 
 const rssScript = `
 const { Cluster } = require(process.env.XRBD_DIST);
-const { native } = require(process.env.XRBD_DIST + '/native.js');
+const { native } = require(process.env.XRBD_DIST + '/core/native.js');
 const [conf, poolName, imageName, total, warmup] = process.argv.slice(1);
 const N = Number(total), WARM = Number(warmup), QD = 32, SLOTS = (8 << 20) / 512;
 const mib = () => process.memoryUsage().rss / 1048576;
