@@ -10,6 +10,7 @@
  */
 export { Lab, defaultLabDir, siteScriptPath, packageRoot } from './lab';
 export type { LabSiteInfo, LabOptions, LabAdoptOptions, LabObjectstore, LabMirrorMode, LabDaemon, LabSignal } from './lab';
+export type { ThawResult } from './thaw';
 export { LabCommandError, run } from './exec';
 export type { RunOptions, RunResult } from './exec';
 export { findLabDaemons, findProcessesMentioning, isAlive, recordedPids } from './procs';

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { run, sleep } from './exec';
 import { findLabDaemons, isAlive, recordedPids } from './procs';
 import type { LabAdoptOptions, LabDaemon, LabFile, LabFileSite, LabMirrorMode, LabObjectstore, LabOptions, LabSignal, LabSiteInfo } from './types';
+import { thaw, type ThawResult } from './thaw';
 import { checkDaemon, daemonRecord, parseJson, readJson, scriptError, validName, waitGone, writeSecretJson } from './util';
 
 export type { LabAdoptOptions, LabDaemon, LabMirrorMode, LabObjectstore, LabOptions, LabSignal, LabSiteInfo } from './types';
@@ -393,53 +394,8 @@ export class Lab {
    * (`ceph pg repeer`), and if that does not clear them the OSD is marked down once (`ceph osd down 0`: it re-asserts
    * itself up at once and re-peers). Resolves with what it had to do, for the test's figures.
    */
-  async thawSite(name: string, opts: { timeoutMs?: number } = {}): Promise<{ laggy: string[]; repeered: boolean; markedDown: boolean }> {
-    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-    for (const d of ['mon', 'mgr', 'osd', 'rbd-mirror'] as const) await this.killDaemon(name, d, 'SIGCONT');
-    const left = () => Math.max(2000, Math.min(15_000, deadline - Date.now()));
-    const laggyPgs = async (): Promise<string[]> => {
-      const out = await this.ceph(name, ['pg', 'ls', 'laggy', '--format', 'json'], { timeoutMs: left() });
-      const parsed = parseJson<{ pg_stats?: Array<{ pgid: string }> } | Array<{ pgid: string }>>(out || '{}', `ceph pg ls laggy on ${name}`);
-      return (Array.isArray(parsed) ? parsed : (parsed.pg_stats ?? [])).map((p) => p.pgid);
-    };
-    // the monitor first: until it answers, nothing else can be asked
-    for (;;) {
-      try {
-        await this.ceph(name, ['mon', 'stat'], { timeoutMs: left() });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw new Error(`lab: the monitor of ${name} does not answer after the thaw: ${e instanceof Error ? e.message : String(e)}`);
-        await sleep(500);
-      }
-    }
-    const first = await laggyPgs();
-    const result = { laggy: first, repeered: false, markedDown: false };
-    let laggy = first;
-    if (laggy.length) {
-      for (const pg of laggy) await this.ceph(name, ['pg', 'repeer', pg], { timeoutMs: left() });
-      result.repeered = true;
-      const until = Math.min(deadline, Date.now() + 10_000);
-      while ((laggy = await laggyPgs()).length && Date.now() < until) await sleep(500);
-    }
-    if (laggy.length) {
-      await this.ceph(name, ['osd', 'down', '0'], { timeoutMs: left() });
-      result.markedDown = true;
-      while ((laggy = await laggyPgs()).length) {
-        if (Date.now() > deadline) throw new Error(`lab: PGs of ${name} still laggy after the thaw: ${laggy.join(', ')}`);
-        await sleep(500);
-      }
-    }
-    // the OSD up again (after a mark-down) before the site is handed back
-    for (;;) {
-      const st = parseJson<{ num_up_osds?: number; num_osds?: number }>(
-        await this.ceph(name, ['osd', 'stat', '--format', 'json'], { timeoutMs: left() }),
-        `ceph osd stat on ${name}`,
-      );
-      if ((st.num_up_osds ?? 0) >= 1) break;
-      if (Date.now() > deadline) throw new Error(`lab: the OSD of ${name} is not up after the thaw`);
-      await sleep(500);
-    }
-    return result;
+  async thawSite(name: string, opts: { timeoutMs?: number } = {}): Promise<ThawResult> {
+    return thaw(this, name, opts.timeoutMs ?? 60_000);
   }
 
   /** The pid of one daemon of a site if it is running, else null. */
