@@ -1,6 +1,7 @@
 // Type tests (tsd) for the public surface: what compiles and what must not.
 import { expectAssignable, expectError, expectType } from 'tsd';
 import {
+  type GroupSnapshotRef,
   type JournalAppended,
   type MirrorSnapshotInfo,
   type MirrorSnapshotState,
@@ -109,6 +110,9 @@ declare const snap: SnapshotInfo;
 expectType<MirrorSnapshotInfo | undefined>(snap.mirror);
 expectAssignable<MirrorSnapshotState>('non-primary-demoted');
 expectType<number | null>((snap.mirror as MirrorSnapshotInfo).primarySnapId);
+expectType<GroupSnapshotRef | undefined>(snap.group);
+expectType<string | null>((snap.group as GroupSnapshotRef).pool);
+expectType<string>((snap.group as GroupSnapshotRef).groupSnapshot);
 expectType<Promise<number>>(image.snapshots.id('s1'));
 expectType<Promise<string>>(image.snapshots.name(4));
 expectType<Promise<void>>(image.snapshots.setCurrentById(null));
