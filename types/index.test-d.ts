@@ -134,6 +134,8 @@ expectType<Promise<void>>(pool.trash.move('disk', { delaySeconds: 60 }));
 expectType<Promise<string[]>>(pool.namespaces.list());
 expectType<Promise<GroupImage[]>>(pool.groups.listImages('g'));
 expectType<Promise<GroupSnapshot[]>>(pool.groups.listSnapshots('g'));
+expectType<Promise<void>>(pool.groups.removeImageById('g', pool, '10406b8b4567'));
+expectError(pool.groups.removeImageById('g', pool, 42));
 
 // ---- mirroring ----
 expectType<Promise<void>>(image.mirror.enable('snapshot'));

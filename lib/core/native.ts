@@ -166,6 +166,8 @@ export interface NativePoolGroups {
   rename(pool: NativePool, from: string, to: string): Promise<void>;
   addImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
   removeImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
+  /** rbd_group_image_remove_by_id: the image named by its id. */
+  removeImageById(pool: NativePool, group: string, imagePool: NativePool, imageId: string): Promise<void>;
   listImages(pool: NativePool, group: string): Promise<NativeGroupImage[]>;
   /** flags: RBD_SNAP_CREATE_* (rbd_group_snap_create2). */
   createSnapshot(pool: NativePool, group: string, snap: string, flags?: number): Promise<void>;
