@@ -50,6 +50,7 @@ export {
   type UnknownSnapshotNamespace,
   type MirrorSnapshotInfo,
   type MirrorSnapshotState,
+  type GroupSnapshotRef,
   type CreateSnapshotOptions,
   type RemoveSnapshotOptions,
   type RollbackOptions,

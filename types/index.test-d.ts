@@ -1,6 +1,7 @@
 // Type tests (tsd) for the public surface: what compiles and what must not.
 import { expectAssignable, expectError, expectType } from 'tsd';
 import {
+  type GroupSnapshotRef,
   type JournalAppended,
   type MirrorSnapshotInfo,
   type MirrorSnapshotState,
@@ -109,6 +110,9 @@ declare const snap: SnapshotInfo;
 expectType<MirrorSnapshotInfo | undefined>(snap.mirror);
 expectAssignable<MirrorSnapshotState>('non-primary-demoted');
 expectType<number | null>((snap.mirror as MirrorSnapshotInfo).primarySnapId);
+expectType<GroupSnapshotRef | undefined>(snap.group);
+expectType<string | null>((snap.group as GroupSnapshotRef).pool);
+expectType<string>((snap.group as GroupSnapshotRef).groupSnapshot);
 expectType<Promise<number>>(image.snapshots.id('s1'));
 expectType<Promise<string>>(image.snapshots.name(4));
 expectType<Promise<void>>(image.snapshots.setCurrentById(null));
@@ -130,6 +134,8 @@ expectType<Promise<void>>(pool.trash.move('disk', { delaySeconds: 60 }));
 expectType<Promise<string[]>>(pool.namespaces.list());
 expectType<Promise<GroupImage[]>>(pool.groups.listImages('g'));
 expectType<Promise<GroupSnapshot[]>>(pool.groups.listSnapshots('g'));
+expectType<Promise<void>>(pool.groups.removeImageById('g', pool, '10406b8b4567'));
+expectError(pool.groups.removeImageById('g', pool, 42));
 
 // ---- mirroring ----
 expectType<Promise<void>>(image.mirror.enable('snapshot'));

@@ -89,6 +89,8 @@ export interface NativeSnapshotInfo {
   };
   /** rbd_snap_get_trash_namespace, for trash snapshots. */
   trashOriginalName?: string;
+  /** rbd_snap_get_group_namespace, for group snapshots; pool: the name of poolId, null if unresolved. */
+  group?: { poolId: number; pool: string | null; group: string; groupSnapshot: string };
 }
 
 /** An rbd_linked_image_spec_t. */

@@ -166,6 +166,8 @@ export interface NativePoolGroups {
   rename(pool: NativePool, from: string, to: string): Promise<void>;
   addImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
   removeImage(pool: NativePool, group: string, imagePool: NativePool, image: string): Promise<void>;
+  /** rbd_group_image_remove_by_id: the image named by its id. */
+  removeImageById(pool: NativePool, group: string, imagePool: NativePool, imageId: string): Promise<void>;
   listImages(pool: NativePool, group: string): Promise<NativeGroupImage[]>;
   /** flags: RBD_SNAP_CREATE_* (rbd_group_snap_create2). */
   createSnapshot(pool: NativePool, group: string, snap: string, flags?: number): Promise<void>;
@@ -381,6 +383,12 @@ export interface NativeBinding {
   poolStats: NativePoolStatsArea;
   /** librbd's / librados' enum and flag values from the headers built against, by group and C name (native/core/constants.cc; named in lib/core/constants.ts). */
   constants: Record<NativeConstantGroup, Record<string, number>>;
+  /** librbd's own name of each RBD_FEATURE_* bit of `constants.feature`, by C name (rbd_features_to_string; native/core/constants.cc). */
+  featureNames: Record<string, string>;
+  /** rbd_features_to_string: librbd's names for a feature mask, comma-separated, sorted by name; throws (errno EINVAL) on a bit librbd cannot name. */
+  featuresToString(features: number): string;
+  /** rbd_features_from_string: the mask for comma-separated feature names; throws (errno EINVAL) on a name librbd does not know. */
+  featuresFromString(names: string): number;
   migration: NativeMigration;
   encryption: NativeEncryption;
   poolConfig: NativePoolConfig;

@@ -71,6 +71,18 @@ export interface MirrorSnapshotInfo {
   lastCopiedObjectNumber: number;
 }
 
+/** The group snapshot a group-namespace snapshot is part of (rbd_snap_get_group_namespace), as `rbd snap ls --all` shows it. */
+export interface GroupSnapshotRef {
+  /** The id of the group's pool. */
+  poolId: number;
+  /** The name of the group's pool, or null if this client cannot resolve `poolId`. */
+  pool: string | null;
+  /** The group's name. */
+  group: string;
+  /** The group snapshot's name (`pool.groups.listSnapshots()`). */
+  groupSnapshot: string;
+}
+
 /** A snapshot of an image, as `rbd snap ls --all` lists it. */
 export interface SnapshotInfo {
   /** The snapshot id (librbd's snap_id). */
@@ -89,6 +101,8 @@ export interface SnapshotInfo {
   mirror?: MirrorSnapshotInfo;
   /** Trash snapshots only: the name the snapshot had before it was removed. */
   trashOriginalName?: string;
+  /** Group snapshots only: the group and group snapshot it belongs to. */
+  group?: GroupSnapshotRef;
 }
 
 /** Options of `image.snapshots.create()`, like `rbd snap create`'s. */
@@ -213,6 +227,7 @@ export class ImageSnapshots {
         protected: s.protected,
         ...(s.mirror ? { mirror: toMirrorInfo(s.mirror) } : {}),
         ...(s.trashOriginalName !== undefined ? { trashOriginalName: s.trashOriginalName } : {}),
+        ...(s.group ? { group: { poolId: s.group.poolId, pool: s.group.pool, group: s.group.group, groupSnapshot: s.group.groupSnapshot } } : {}),
       }))
       .sort((a, b) => a.id - b.id);
   }

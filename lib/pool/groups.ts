@@ -153,16 +153,37 @@ export class PoolGroups {
     );
   }
 
+  /**
+   * Take an image out of a group by its image id (rbd_group_image_remove_by_id),
+   * for when its name does not resolve: an image moved to the trash stays in
+   * its group (and comes back with it when restored) though `listImages()` and
+   * `rbd group image ls` no longer show it, and `removeImage()` by name finds
+   * no such image; its id is in `pool.trash.list()`. Rejects with
+   * GroupNotFound; an id that is not in the group (or that no image has)
+   * changes nothing and succeeds, as librbd does.
+   */
+  async removeImageById(group: string, imagePool: Pool, imageId: string): Promise<void> {
+    await this.#imageCall(
+      'groups.removeImageById',
+      group,
+      imagePool,
+      imageId,
+      (n, m) => api().removeImageById(n, group, m, imageId),
+      'image id',
+    );
+  }
+
   async #imageCall(
     op: string,
     group: string,
     imagePool: Pool,
     imageName: string,
     fn: (n: NativePool, m: NativePool) => Promise<void>,
+    what = 'image name',
   ): Promise<void> {
     checkName(group, 'group name');
     if (!isHandle<Pool>(imagePool, 'pool')) throw new TypeError('imagePool must be a Pool');
-    checkName(imageName, 'image name');
+    checkName(imageName, what);
     const imageCtx = { pool: imagePool.name, namespace: imagePool.namespace, image: imageName, subject: 'image' as const };
     if (imagePool.closed) throw closedError({ op, ...imageCtx }, 'pool');
     // Groups and images refer to each other by pool id: another cluster's pool would be linked as if it were this one's.

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <string>
@@ -199,7 +200,30 @@ struct SnapEntry {
   bool has_mirror = false;
   MirrorNs mirror;
   std::string trash_original_name;  // trash namespace: the name it had
+  bool has_group = false;           // group namespace: the group snapshot it is part of
+  int64_t group_pool = -1;
+  bool has_group_pool_name = false;
+  std::string group_pool_name, group_name, group_snap_name;
 };
+
+// rbd_snap_get_group_namespace into `e`; librbd's strings are released with
+// rbd_snap_group_namespace_cleanup. The pool id is named from the client's OSD map (local).
+int GetGroupNs(rbd_image_t img, rados_t cluster, SnapEntry* e) {
+  rbd_snap_group_namespace_t g{};
+  int rc = rbd_snap_get_group_namespace(img, e->id, &g, sizeof(g));
+  if (rc < 0) return rc;
+  e->group_pool = g.group_pool;
+  e->group_name = g.group_name != nullptr ? g.group_name : "";
+  e->group_snap_name = g.group_snap_name != nullptr ? g.group_snap_name : "";
+  rbd_snap_group_namespace_cleanup(&g, sizeof(g));
+  char name[256];
+  if (rados_pool_reverse_lookup(cluster, e->group_pool, name, sizeof name) >= 0) {
+    e->has_group_pool_name = true;
+    e->group_pool_name.assign(name, strnlen(name, sizeof name));
+  }
+  e->has_group = true;
+  return 0;
+}
 
 // rbd_snap_get_mirror_namespace into `out`; the librbd strings are released here.
 int GetMirrorNs(rbd_image_t img, uint64_t id, MirrorNs* out) {
@@ -283,6 +307,13 @@ class ListWorker final : public PromiseWorker {
           op_ = "rbd_snap_get_trash_namespace";
           return rc;
         }
+      } else if (ns == RBD_SNAP_NAMESPACE_TYPE_GROUP) {
+        rc = GetGroupNs(img, h_->pool->cluster->cluster, &e);
+        if (rc == -ENOENT) continue;
+        if (rc < 0) {
+          op_ = "rbd_snap_get_group_namespace";
+          return rc;
+        }
       }
       if (ns == RBD_SNAP_NAMESPACE_TYPE_USER) {
         rc = rbd_snap_is_protected(img, e.name.c_str(), &e.is_protected);
@@ -321,6 +352,14 @@ class ListWorker final : public PromiseWorker {
         o.Set("mirror", m);
       }
       if (e.ns == RBD_SNAP_NAMESPACE_TYPE_TRASH) o.Set("trashOriginalName", e.trash_original_name);
+      if (e.has_group) {
+        Napi::Object g = Napi::Object::New(env);
+        g.Set("poolId", Napi::Number::New(env, static_cast<double>(e.group_pool)));
+        g.Set("pool", e.has_group_pool_name ? Napi::Value(Napi::String::New(env, e.group_pool_name)) : env.Null());
+        g.Set("group", e.group_name);
+        g.Set("groupSnapshot", e.group_snap_name);
+        o.Set("group", g);
+      }
       out.Set(static_cast<uint32_t>(i), o);
     }
     return out;

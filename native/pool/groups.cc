@@ -5,6 +5,7 @@
 //   rename(pool, from, to)                               → undefined
 //   addImage(pool, group, imagePool, image)              → undefined
 //   removeImage(pool, group, imagePool, image)           → undefined
+//   removeImageById(pool, group, imagePool, imageId)     → undefined
 //   listImages(pool, group)                              → { name, poolId, pool (name or null), state }[]
 //   createSnapshot(pool, group, snap)                    → undefined
 //   listSnapshots(pool, group)                           → { name, state }[]
@@ -234,6 +235,19 @@ Napi::Value RemoveImage(const Napi::CallbackInfo& info) {
                true);
 }
 
+Napi::Value RemoveImageById(const Napi::CallbackInfo& info) {
+  auto h = PoolWrap::FromArg(info, 0, "rbd_group_image_remove_by_id");
+  std::string group = StringArg(info, 1, "group name");
+  auto ih = PoolWrap::FromArg(info, 2, "rbd_group_image_remove_by_id");
+  std::string id = StringArg(info, 3, "image id");
+  return Start(info,
+               new CallWorker(info.Env(), "rbd_group_image_remove_by_id",
+                              [h, group, ih, id] {
+                                return rbd_group_image_remove_by_id(h->io, group.c_str(), ih->io, id.c_str());
+                              }),
+               true);
+}
+
 Napi::Value ListImages(const Napi::CallbackInfo& info) {
   auto h = PoolWrap::FromArg(info, 0, "rbd_group_image_list");
   return Start(info, new ListImagesWorker(info.Env(), std::move(h), StringArg(info, 1, "group name")));
@@ -291,6 +305,7 @@ void InitGroups(Napi::Env env, Napi::Object exports) {
   area.Set("rename", Napi::Function::New(env, Rename, "rename"));
   area.Set("addImage", Napi::Function::New(env, AddImage, "addImage"));
   area.Set("removeImage", Napi::Function::New(env, RemoveImage, "removeImage"));
+  area.Set("removeImageById", Napi::Function::New(env, RemoveImageById, "removeImageById"));
   area.Set("listImages", Napi::Function::New(env, ListImages, "listImages"));
   area.Set("createSnapshot", Napi::Function::New(env, CreateSnapshot, "createSnapshot"));
   area.Set("listSnapshots", Napi::Function::New(env, ListSnapshots, "listSnapshots"));

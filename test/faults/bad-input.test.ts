@@ -587,6 +587,7 @@ const SIGNATURES: Record<string, Record<string, Sig | Sig[]>> = {
     rename: sig(name(missing('group')), name(() => uniq('group'))),
     addImage: sig(name(missing('group')), poolArg, name(() => c.imageName)),
     removeImage: sig(name(missing('group')), poolArg, name(() => c.imageName)),
+    removeImageById: sig(name(missing('group')), poolArg, name(() => 'f00dfeed1234')),
     listImages: sig(name(missing('group'))),
     createSnapshot: sig(name(missing('group')), name(() => uniq('gsnap')), opts({ skipQuiesce: bool, ignoreQuiesceError: bool })),
     listSnapshots: sig(name(missing('group'))),
@@ -1185,6 +1186,7 @@ describe('closed handles', () => {
       ['snapshots.clone(snap, closed pool)', () => c.image.snapshots.clone('s', c.closed.pool, uniq('clone'))],
       ['groups.addImage(g, closed pool)', () => c.pool.groups.addImage('g', c.closed.pool, 'x')],
       ['groups.removeImage(g, closed pool)', () => c.pool.groups.removeImage('g', c.closed.pool, 'x')],
+      ['groups.removeImageById(g, closed pool)', () => c.pool.groups.removeImageById('g', c.closed.pool, 'x')],
       ['exportDiff(closed image)', () => lib.exportDiff(c.closed.image, path.join(c.tmp, uniq('diff')))],
       ['waitForReplication({ peer: closed image })', () => c.image.mirror.waitForReplication({ peer: c.closed.image, timeoutMs: 2000 })],
     ];
@@ -1222,6 +1224,7 @@ describe('handles of another Cluster connection', () => {
       ['snapshots.clone(s, pool of site-b)', () => c.image.snapshots.clone('s', c.foreignPool, uniq('clone')), 'refused'],
       ['groups.addImage(g, pool of site-b)', () => c.pool.groups.addImage(`${rid}-g`, c.foreignPool, `${rid}-foreign`), 'refused'],
       ['groups.removeImage(g, pool of site-b)', () => c.pool.groups.removeImage(`${rid}-g`, c.foreignPool, `${rid}-foreign`), 'refused'],
+      ['groups.removeImageById(g, pool of site-b)', () => c.pool.groups.removeImageById(`${rid}-g`, c.foreignPool, 'f00dfeed1234'), 'refused'],
       ['waitForReplication({ peer: image of site-b })', () => c.image.mirror.waitForReplication({ peer: c.foreignImage, timeoutMs: 2000, pollMs: 100 }), 'typed'],
       ['exportDiff(image of site-b)', () => lib.exportDiff(c.foreignImage, path.join(c.tmp, uniq('diff'))), 'typed'],
     ];

@@ -285,6 +285,44 @@ describe('create, exists and list', () => {
     await image.close();
   });
 
+  test('a group snapshot is listed in the group namespace with its group, pool and group snapshot, as the CLI shows', async () => {
+    const [name, image] = await newImage('snap-groupns');
+    const group = uniq('snap-grp');
+    await pool.groups.create(group);
+    try {
+      await pool.groups.addImage(group, pool, name);
+      await image.snapshots.create('mine');
+      await pool.groups.createSnapshot(group, 'gsnap');
+      const sdk = await image.snapshots.list();
+      const cli = await rbdJson<Array<CliSnap & { namespace: Record<string, unknown> }>>(['snap', 'ls', '--all', spec(name)]);
+      expect(sdk.map((s) => [s.id, s.name, s.namespace])).toEqual(cli.map((s) => [s.id, s.name, s.namespace.type]));
+      const g = sdk.find((s) => s.namespace === 'group');
+      const cg = cli.find((s) => s.namespace.type === 'group');
+      expect(g?.group).toBeDefined();
+      expect(cg).toBeDefined();
+      // The group namespace, field by field against `rbd snap ls --all` (pool, group, "group snap").
+      expect({ pool: g?.group?.pool, group: g?.group?.group, groupSnapshot: g?.group?.groupSnapshot }).toEqual({
+        pool: cg?.namespace.pool,
+        group: cg?.namespace.group,
+        groupSnapshot: cg?.namespace['group snap'],
+      });
+      expect(g?.group).toEqual({ poolId: pool.id(), pool: lab.pool, group, groupSnapshot: 'gsnap' });
+      // The user snapshot carries no group; the group one no mirror or trash fields.
+      const u = sdk.find((s) => s.name === 'mine');
+      expect(u?.namespace).toBe('user');
+      expect(u && 'group' in u).toBe(false);
+      expect(g && ('mirror' in g || 'trashOriginalName' in g)).toBe(false);
+      // Renaming the group snapshot shows in the image's snapshot too.
+      await pool.groups.renameSnapshot(group, 'gsnap', 'gsnap2');
+      expect((await image.snapshots.list()).find((s) => s.id === g?.id)?.group?.groupSnapshot).toBe('gsnap2');
+    } finally {
+      await pool.groups.remove(group);
+    }
+    // Removing the group removed its snapshots: only the user one is left.
+    expect((await image.snapshots.list()).map((s) => s.namespace)).toEqual(['user']);
+    await image.close();
+  });
+
   test('creating a snapshot whose name is taken rejects with ImageExists (EEXIST)', async () => {
     const [name, image] = await newImage('snap-dup');
     await image.snapshots.create('twice');

@@ -3,6 +3,10 @@
  * checked against `rbd group ls / image ls / snap ls --format json`, a group
  * snapshot rollback (seen through the image size), and the error paths.
  */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   Cluster,
   GroupNotFound,
@@ -42,6 +46,11 @@ interface CliGroupSnap {
 /** `rbd group image ls` prints the state as a number; `rbd group snap ls` says 'ok' for complete. */
 const cliImageState = (s: number | string) => (s === 0 ? 'attached' : s === 1 ? 'incomplete' : String(s));
 const cliSnapState = (s: string) => (s === 'ok' ? 'complete' : s);
+
+/** `rados -p <pool> args...` on site-a (the group's omap, which no rbd command shows for a trashed member). */
+function rados(args: string[]): string {
+  return execFileSync('rados', ['-c', lab.site('site-a').confPath, '-p', lab.pool, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
 
 async function newGroup(what: string): Promise<string> {
   const g = uniq(what);
@@ -193,6 +202,68 @@ describe('group images', () => {
     expect(await pool.groups.listImages(g)).toEqual([]);
     expect(await cli<CliGroupImage[]>(['group', 'image', 'ls', `${lab.pool}/${g}`])).toEqual([]);
     expect(await pool.listImages()).toContain(name);
+  });
+
+  test('removeImageById takes the image out by its id, as rbd group image ls and rbd info show', async () => {
+    const g = await newGroup('grp-img-rmid');
+    const name = await newImage('grp-img-rmid');
+    const keep = await newImage('grp-img-rmid-keep');
+    await pool.groups.addImage(g, pool, name);
+    await pool.groups.addImage(g, pool, keep);
+    const info = await cli<{ id: string; group?: string }>(['info', `${lab.pool}/${name}`]);
+    expect(info.group).toBe(`${lab.pool}/${g}`);
+    await pool.groups.removeImageById(g, pool, info.id);
+    const rows = await cli<CliGroupImage[]>(['group', 'image', 'ls', `${lab.pool}/${g}`]);
+    expect(rows.map((r) => r.image)).toEqual([keep]);
+    expect((await pool.groups.listImages(g)).map((r) => r.name)).toEqual([keep]);
+    expect((await cli<{ group?: string }>(['info', `${lab.pool}/${name}`])).group).toBeUndefined();
+    expect(await pool.listImages()).toContain(name);
+  });
+
+  test('removeImageById reaches an image moved to the trash, which removeImage by name cannot', async () => {
+    const g = await newGroup('grp-img-trash');
+    const name = await newImage('grp-img-trash');
+    await pool.groups.addImage(g, pool, name);
+    await lab.rbd('site-a', ['trash', 'mv', `${lab.pool}/${name}`]);
+    const id = (await pool.trash.list()).find((e) => e.name === name)?.id as string;
+    expect(id).toEqual(expect.any(String));
+    try {
+      // The group still holds it (its header's omap), though neither the CLI nor listImages shows it.
+      const key = `image_${String(pool.id()).padStart(16, '0')}_${id}`;
+      // rbd_group_directory maps name_<group> to the group id, an encoded string (u32 length, bytes).
+      const file = path.join(os.tmpdir(), `${uniq('grp-dir')}.bin`);
+      rados(['getomapval', 'rbd_group_directory', `name_${g}`, file]);
+      const raw = fs.readFileSync(file);
+      fs.rmSync(file);
+      const groupId = raw.subarray(4, 4 + raw.readUInt32LE(0)).toString();
+      expect(groupId).toMatch(/^[0-9a-f]+$/);
+      const omap = () => rados(['listomapkeys', `rbd_group_header.${groupId}`]).split('\n');
+      expect(omap()).toContain(key);
+      expect(await cli<CliGroupImage[]>(['group', 'image', 'ls', `${lab.pool}/${g}`])).toEqual([]);
+      const err = await pool.groups.removeImage(g, pool, name).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ImageNotFound);
+      await pool.groups.removeImageById(g, pool, id);
+      expect(omap()).not.toContain(key);
+    } finally {
+      await pool.trash.restore(id);
+    }
+    // Restored, it is no longer in the group (it would have come back to it otherwise).
+    expect(await cli<CliGroupImage[]>(['group', 'image', 'ls', `${lab.pool}/${g}`])).toEqual([]);
+    expect((await cli<{ group?: string }>(['info', `${lab.pool}/${name}`])).group).toBeUndefined();
+  });
+
+  test('removeImageById: an id not in the group changes nothing; a missing group is GroupNotFound; bad input first', async () => {
+    const g = await newGroup('grp-img-rmid-none');
+    const member = await newImage('grp-img-rmid-member');
+    await pool.groups.addImage(g, pool, member);
+    await pool.groups.removeImageById(g, pool, 'f00dfeed1234');
+    expect((await cli<CliGroupImage[]>(['group', 'image', 'ls', `${lab.pool}/${g}`])).map((r) => r.image)).toEqual([member]);
+    const err = await pool.groups.removeImageById(uniq('grp-none'), pool, 'f00dfeed1234').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GroupNotFound);
+    expect((err as RbdError).op).toBe('groups.removeImageById');
+    await expect(pool.groups.removeImageById(g, pool, '')).rejects.toThrow(RangeError);
+    await expect(pool.groups.removeImageById(g, {} as Pool, 'x')).rejects.toThrow(TypeError);
+    await expect(pool.groups.removeImageById(g, pool, 7 as unknown as string)).rejects.toThrow(TypeError);
   });
 
   test('an image the CLI adds reads back through the SDK', async () => {

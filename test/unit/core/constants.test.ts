@@ -4,11 +4,12 @@
  * here: every C name a table uses is in the addon (or is a documented extra),
  * the values agree with the official Python binding's (python3-rbd, which
  * reads the same librbd.h), the public FEATURES literal agrees with the
- * headers, and a value no table knows comes out as unknown(n).
+ * headers and spells every feature as librbd does (rbd_features_to_string),
+ * and a value no table knows comes out as unknown(n).
  */
 import { execFileSync } from 'node:child_process';
 import * as constants from '../../../lib/core/constants';
-import { FEATURES } from '../../../lib/core/features';
+import { FEATURES, featureBits, featureNames } from '../../../lib/core/features';
 import { native } from '../../../lib/core/native';
 
 type Table = constants.NamedEnum<string> | constants.NamedFlags<string>;
@@ -61,13 +62,39 @@ describe('librbd constants by name', () => {
     expect(compared).toBeGreaterThanOrEqual(40);
   });
 
-  test('the public FEATURES table is the headers\' RBD_FEATURE_* bits', () => {
+  test("the public FEATURES table is the headers' RBD_FEATURE_* bits under librbd's own names (rbd_features_to_string)", () => {
     const f = native().constants.feature;
-    const c = (name: string): string => `RBD_FEATURE_${name === 'striping' ? 'STRIPINGV2' : name.toUpperCase().replace(/-/g, '_')}`;
-    for (const [name, bit] of Object.entries(FEATURES)) {
-      expect({ name, bit: f[c(name)] }).toEqual({ name, bit });
-      if (python[c(name)] !== undefined) expect({ name, bit: python[c(name)] }).toEqual({ name, bit });
+    const librbdNames = native().featureNames;
+    // Every bit the addon exports has a librbd name, and FEATURES has exactly those names, with those bits.
+    expect(Object.keys(librbdNames).sort()).toEqual(Object.keys(f).sort());
+    const byName = Object.fromEntries(Object.entries(librbdNames).map(([c, name]) => [name, f[c]]));
+    expect(FEATURES).toEqual(byName);
+    for (const [c, name] of Object.entries(librbdNames)) {
+      const bit = FEATURES[name as keyof typeof FEATURES];
+      expect({ name, c, bit: f[c] }).toEqual({ name, c, bit });
+      if (python[c] !== undefined) expect({ name, bit: python[c] }).toEqual({ name, bit });
+      // And back: librbd parses its own name to the bit (rbd_features_from_string).
+      expect({ name, bit: native().featuresFromString(name) }).toEqual({ name, bit });
     }
+  });
+
+  test('featureNames() and featureBits() agree with librbd on whole masks (rbd_features_to_string / _from_string)', () => {
+    const all = Object.values(FEATURES).reduce((a, b) => a | b, 0);
+    for (const mask of [0, FEATURES.layering, FEATURES.layering | FEATURES['exclusive-lock'] | FEATURES['object-map'] | FEATURES['fast-diff'], all]) {
+      const names = featureNames(mask);
+      // librbd lists the names sorted alphabetically; lib/ lists them in bit order.
+      expect({ mask, names: native().featuresToString(mask).split(',').filter(Boolean) }).toEqual({ mask, names: [...names].sort() });
+      // (An empty list is not 0 to librbd: it means its default features, checked below.)
+      if (mask !== 0) expect({ mask, bits: native().featuresFromString(names.join(',')) }).toEqual({ mask, bits: mask });
+      expect(featureBits(names)).toBe(mask);
+    }
+    // RBD_FEATURES_DEFAULT in features.h: layering, exclusive-lock, object-map, fast-diff, deep-flatten.
+    expect(featureNames(native().featuresFromString(''))).toEqual(['layering', 'exclusive-lock', 'object-map', 'fast-diff', 'deep-flatten']);
+    // A name or bit librbd does not know is EINVAL, as lib/ refuses it too.
+    expect(() => native().featuresFromString('layering,bogus')).toThrow(expect.objectContaining({ errno: 22, op: 'rbd_features_from_string' }));
+    expect(() => featureBits(['layering', 'bogus'])).toThrow(TypeError);
+    expect(() => native().featuresToString(1 << 20)).toThrow(expect.objectContaining({ errno: 22, op: 'rbd_features_to_string' }));
+    expect(featureNames(1 << 20)).toEqual([`unknown(${1 << 20})`]);
   });
 
   test('a value no table knows is unknown(n); a bad argument is a TypeError naming the choices', () => {
