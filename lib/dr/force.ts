@@ -98,10 +98,7 @@ export async function awaitPromotion(run: ImageRun, pool: Pool, site: string): P
   };
   return pollUntil<Outcome>(
     {
-      mode: 'between',
-      pollMs: c.pollMs,
-      deadline: run.deadline,
-      signal: c.signal,
+      ...run.polling,
       // At the deadline a copy no live rbd-mirror attends stands; one still replayed by a live rbd-mirror fails.
       onTimeout: () =>
         unattended

@@ -45,10 +45,7 @@ export async function awaitReplaying(run: ImageRun, pool: Pool, site: string, fr
   let splitBrainPolls = 0;
   await pollUntil<true>(
     {
-      mode: 'between',
-      pollMs: c.pollMs,
-      deadline: run.deadline,
-      signal: c.signal,
+      ...run.polling,
       onTimeout: () =>
         run.timeout(
           pool,
@@ -104,10 +101,7 @@ export async function promoteWhenReplayed(run: ImageRun, pool: Pool, site: strin
   let last: unknown;
   await pollUntil<true>(
     {
-      mode: 'between',
-      pollMs: c.pollMs,
-      deadline: run.deadline,
-      signal: c.signal,
+      ...run.polling,
       onTimeout: () =>
         run.timeout(
           pool,
@@ -178,10 +172,7 @@ export async function awaitDemotionReplayed(
     let stalledSince: number | null = null;
     return pollUntil<'replayed' | 'undone'>(
       {
-        mode: 'between',
-        pollMs: c.pollMs,
-        deadline: run.deadline,
-        signal: c.signal,
+        ...run.polling,
         onTimeout: () =>
           run.timeout(
             pool,

@@ -36,6 +36,11 @@ export class ImageRun {
     };
   }
 
+  /** How every wait of the image polls: lib/dr's mode, the call's pollMs and signal, the image's deadline. */
+  get polling(): { mode: 'between'; pollMs: number; deadline: number; signal: AbortSignal | undefined } {
+    return { mode: 'between', pollMs: this.c.pollMs, deadline: this.deadline, signal: this.c.signal };
+  }
+
   /** The image name. */
   get name(): string {
     return this.report.image;

@@ -20,10 +20,7 @@ export async function resyncAndWait(run: ImageRun, pool: Pool, site: string, pri
     let last = 'not looked yet';
     return pollUntil<true>(
       {
-        mode: 'between',
-        pollMs: c.pollMs,
-        deadline: run.deadline,
-        signal: c.signal,
+        ...run.polling,
         onTimeout: () =>
           run.timeout(
             pool,
