@@ -2,7 +2,7 @@
 import { constants } from 'node:os';
 
 import { RbdError } from '../core/errors';
-import type { Image } from '../image/image';
+import type { Image, OpenImageOptions } from '../image/image';
 import type { MirrorImageStatus } from '../mirror/image-mirror';
 import type { JournalClient } from '../mirror/journal';
 import { newestPosition } from '../mirror/journal-position';
@@ -57,9 +57,9 @@ export async function siteName(pool: Pool): Promise<string> {
   return pool.cluster.name;
 }
 
-/** Run `fn` on the image opened on `pool`, closing it after. */
-export async function withImage<T>(pool: Pool, name: string, fn: (image: Image) => Promise<T>): Promise<T> {
-  const image = await pool.openImage(name);
+/** Run `fn` on the image opened on `pool` (with `options`), closing it after. */
+export async function withImage<T>(pool: Pool, name: string, fn: (image: Image) => Promise<T>, options?: OpenImageOptions): Promise<T> {
+  const image = await pool.openImage(name, options);
   try {
     return await fn(image);
   } finally {

@@ -39,12 +39,14 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:os';
 
 import { InvalidArgument, MirroringNotEnabled, RbdError, type ErrorContext } from '../core/errors';
+import { sleep } from '../core/poll';
 import { isHandle } from '../core/resource';
 import { checkBoolean, checkInt, checkName, checkOptions } from '../core/validate';
 import type { Image } from '../image/image';
 import type { Pool } from '../pool/pool';
 import type { MirrorImageMode } from '../mirror/status';
 import type { SnapshotInfo } from '../image/snapshots';
+import { withImage } from './copies';
 
 const { EAGAIN, EINVAL, EIO, ETIMEDOUT } = constants.errno;
 
@@ -154,17 +156,6 @@ const MAX_ATTEMPTS = 3;
 /** The features a drill image keeps: never journaling (no mirroring in pool mode) nor non-primary. */
 const DRILL_FEATURES = new Set(['layering', 'exclusive-lock', 'object-map', 'fast-diff', 'deep-flatten', 'striping']);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function withImage<T>(pool: Pool, name: string, opts: { readOnly?: boolean; snapshotId?: number }, fn: (i: Image) => Promise<T>): Promise<T> {
-  const image = await pool.openImage(name, opts);
-  try {
-    return await fn(image);
-  } finally {
-    await image.close().catch(() => undefined);
-  }
-}
-
 /** sha256 of every byte of the image (at the snapshot it was opened at). */
 export async function imageSha256(image: Image): Promise<{ sha256: string; size: number }> {
   const h = createHash('sha256');
@@ -213,7 +204,7 @@ function checkDrillOptions(options: unknown): Required<Omit<DrillOptions, 'drill
 
 /** The snapshots of the copy, through a fresh read-only handle (a long-lived one may miss rbd-mirror's). */
 async function freshSnapshots(pool: Pool, name: string): Promise<SnapshotInfo[]> {
-  return withImage(pool, name, { readOnly: true }, (i) => i.snapshots.list());
+  return withImage(pool, name, (i) => i.snapshots.list(), { readOnly: true });
 }
 
 /**
@@ -229,7 +220,7 @@ export async function drill(options: DrillOptions): Promise<DrillHandle> {
   const t0 = Date.now();
   const c = ctx(secondary, name);
   // 1. the copy on the secondary: mirrored, non-primary, replaying
-  const { mode, status } = await withImage(secondary, name, { readOnly: true }, async (i) => {
+  const { mode, status } = await withImage(secondary, name, async (i) => {
     const inf = await i.mirror.info();
     if (inf.state === 'disabled') {
       throw new MirroringNotEnabled(EINVAL, c, `mirroring is not enabled on the image: nothing to drill on`, 'rbd_mirror_image_get_info');
@@ -238,7 +229,7 @@ export async function drill(options: DrillOptions): Promise<DrillHandle> {
       throw new CopyIsPrimary(EINVAL, c, `the copy on this site is primary: a drill runs on the non-primary (secondary) copy, and demotes nothing`);
     }
     return { mode: await i.mirror.mode(), status: await i.mirror.status() };
-  });
+  }, { readOnly: true });
   const l = status.local;
   if (!l || !l.up || l.state !== 'replaying') {
     throw new NoConsistentPoint(
@@ -284,13 +275,13 @@ export async function drill(options: DrillOptions): Promise<DrillHandle> {
         );
         throw e;
       }
-      await sleep(o.pollMs);
+      await sleep(o.pollMs, undefined);
     }
   } catch (err) {
     await secondary.removeImage(drillName).catch(() => undefined);
     if (made.snapshot !== null) {
       const snap = made.snapshot;
-      await withImage(primary, name, {}, (i) => i.snapshots.remove(snap)).catch(() => undefined);
+      await withImage(primary, name, (i) => i.snapshots.remove(snap)).catch(() => undefined);
     }
     throw err;
   }
@@ -311,12 +302,12 @@ async function copyAndVerify(
   const { secondary, primary, image: name, drillName } = o;
   const tc = Date.now();
   try {
-    await withImage(secondary, name, snapshotId === undefined ? { readOnly: true } : { snapshotId }, async (src) => {
+    await withImage(secondary, name, async (src) => {
       const st = await src.stat();
       const features = st.features.filter((f) => DRILL_FEATURES.has(f)) as string[];
       if (features.includes('fast-diff') && !features.includes('object-map')) features.splice(features.indexOf('fast-diff'), 1);
       await src.copy(secondary, drillName, { features, order: st.order });
-    });
+    }, snapshotId === undefined ? { readOnly: true } : { snapshotId });
   } catch (err) {
     await secondary.removeImage(drillName).catch(() => undefined);
     // the point was pruned while we read it: not this one
@@ -330,9 +321,9 @@ async function copyAndVerify(
   }
   const tv = Date.now();
   try {
-    const d = await withImage(secondary, drillName, { readOnly: true }, imageSha256);
+    const d = await withImage(secondary, drillName, imageSha256, { readOnly: true });
     for (const snap of candidates) {
-      const pr = await withImage(primary, name, { snapshotId: snap.id }, imageSha256).catch((err: unknown) => {
+      const pr = await withImage(primary, name, imageSha256, { snapshotId: snap.id }).catch((err: unknown) => {
         if (err instanceof RbdError && err.code === 'ENOENT') return null; // pruned meanwhile
         throw err;
       });
@@ -374,7 +365,7 @@ async function snapshotPoint(o: ReturnType<typeof checkDrillOptions>, c: ErrorCo
       );
     }
     const named = best.mirror?.primarySnapId as number;
-    const mirrorSnaps = (await withImage(o.primary, o.image, { readOnly: true }, (i) => i.snapshots.list())).filter(
+    const mirrorSnaps = (await withImage(o.primary, o.image, (i) => i.snapshots.list(), { readOnly: true })).filter(
       (s) => s.namespace === 'mirror' && s.id <= named,
     );
     const exact = mirrorSnaps.find((s) => s.id === named);
@@ -394,14 +385,14 @@ async function snapshotPoint(o: ReturnType<typeof checkDrillOptions>, c: ErrorCo
         `the mirror snapshots the copy's newest complete one stands for (primary snapshot ${named} and the one before) are gone from the primary, and no newer one completed in ${o.timeoutMs} ms`,
       );
     }
-    await sleep(o.pollMs);
+    await sleep(o.pollMs, undefined);
   }
 }
 
 /** Journal mode: a drill snapshot on the primary, awaited on the copy. */
 async function journalPoint(o: ReturnType<typeof checkDrillOptions>, c: ErrorContext, made: { snapshot: string | null }): Promise<Candidate> {
   const snapName = `xrbd-drill-${o.drillName}`;
-  const primarySnap = await withImage(o.primary, o.image, {}, async (i) => {
+  const primarySnap = await withImage(o.primary, o.image, async (i) => {
     if (!(await i.mirror.info()).primary) {
       throw new InvalidArgument(EINVAL, { ...c, cluster: o.primary.cluster.name, pool: o.primary.name }, 'the copy given as primary is not primary');
     }
@@ -421,7 +412,7 @@ async function journalPoint(o: ReturnType<typeof checkDrillOptions>, c: ErrorCon
     if (Date.now() + o.pollMs > deadline) {
       throw new NoConsistentPoint(ETIMEDOUT, c, `the drill snapshot ${snapName} taken on the primary has not been replayed into the copy in ${o.timeoutMs} ms`);
     }
-    await sleep(o.pollMs);
+    await sleep(o.pollMs, undefined);
   }
 }
 
@@ -441,7 +432,7 @@ function handle(
       });
       const snap = made.snapshot;
       if (snap !== null) {
-        await withImage(primary, o.image, {}, (i) => i.snapshots.remove(snap)).catch((err: unknown) => {
+        await withImage(primary, o.image, (i) => i.snapshots.remove(snap)).catch((err: unknown) => {
           if (!(err instanceof RbdError && err.code === 'ENOENT')) throw err;
         });
         made.snapshot = null;
