@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "pool/name_list.h"
 #include "pool/pool.h"
 #include "core/args.h"
 #include "core/erange.h"
@@ -32,29 +33,6 @@
 namespace xrbd {
 
 namespace {
-
-class ListWorker final : public PromiseWorker {
- public:
-  ListWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h) : PromiseWorker(env, "xrbd:groups.list"), h_(std::move(h)) {}
-
- protected:
-  int Run() override {
-    op_ = "rbd_group_list";
-    // librbd wants a non-null buffer even for an empty list.
-    int rc = GrowNames(1024, &names_, [&](char* buf, size_t& len) { return rbd_group_list(h_->io, buf, &len); });
-    return rc < 0 ? rc : 0;
-  }
-
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, names_.size());
-    for (size_t i = 0; i < names_.size(); i++) out.Set(static_cast<uint32_t>(i), names_[i]);
-    return out;
-  }
-
- private:
-  std::shared_ptr<IoCtxHandle> h_;
-  std::vector<std::string> names_;
-};
 
 class ListImagesWorker final : public PromiseWorker {
  public:
@@ -198,7 +176,8 @@ Napi::Value Remove(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value List(const Napi::CallbackInfo& info) {
-  return Start(info, new ListWorker(info.Env(), PoolWrap::FromArg(info, 0, "rbd_group_list")));
+  auto h = PoolWrap::FromArg(info, 0, "rbd_group_list");
+  return Start(info, new PoolNameListWorker(info.Env(), std::move(h), rbd_group_list, "rbd_group_list", "xrbd:groups.list"));
 }
 
 Napi::Value Rename(const Napi::CallbackInfo& info) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "pool/name_list.h"
 #include "pool/pool.h"
 #include "core/args.h"
 #include "core/erange.h"
@@ -21,30 +22,6 @@
 namespace xrbd {
 
 namespace {
-
-class ListWorker final : public PromiseWorker {
- public:
-  ListWorker(Napi::Env env, std::shared_ptr<IoCtxHandle> h)
-      : PromiseWorker(env, "xrbd:namespaces.list"), h_(std::move(h)) {}
-
- protected:
-  int Run() override {
-    op_ = "rbd_namespace_list";
-    // librbd wants a non-null buffer even for an empty list.
-    int rc = GrowNames(1024, &names_, [&](char* buf, size_t& len) { return rbd_namespace_list(h_->io, buf, &len); });
-    return rc < 0 ? rc : 0;
-  }
-
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array out = Napi::Array::New(env, names_.size());
-    for (size_t i = 0; i < names_.size(); i++) out.Set(static_cast<uint32_t>(i), names_[i]);
-    return out;
-  }
-
- private:
-  std::shared_ptr<IoCtxHandle> h_;
-  std::vector<std::string> names_;
-};
 
 class ExistsWorker final : public PromiseWorker {
  public:
@@ -85,7 +62,9 @@ Napi::Value Remove(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value List(const Napi::CallbackInfo& info) {
-  return Start(info, new ListWorker(info.Env(), PoolWrap::FromArg(info, 0, "rbd_namespace_list")));
+  auto h = PoolWrap::FromArg(info, 0, "rbd_namespace_list");
+  return Start(info, new PoolNameListWorker(info.Env(), std::move(h), rbd_namespace_list, "rbd_namespace_list",
+                                            "xrbd:namespaces.list"));
 }
 
 Napi::Value Exists(const Napi::CallbackInfo& info) {
