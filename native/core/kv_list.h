@@ -11,6 +11,8 @@
 
 #include "core/erange.h"
 
+// The pages come back to JS as PairsToJs (core/args.h) makes them.
+
 namespace xrbd {
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
@@ -47,17 +49,6 @@ int ListKeyValues(KeyValues* out, Call&& call) {
     }
     if (n < kPage) return 0;
   }
-}
-
-inline Napi::Array KeyValuesToJs(Napi::Env env, const KeyValues& pairs) {
-  Napi::Array out = Napi::Array::New(env, pairs.size());
-  for (size_t i = 0; i < pairs.size(); i++) {
-    Napi::Array kv = Napi::Array::New(env, 2);
-    kv.Set(0u, pairs[i].first);
-    kv.Set(1u, pairs[i].second);
-    out.Set(static_cast<uint32_t>(i), kv);
-  }
-  return out;
 }
 
 struct ConfigOption {

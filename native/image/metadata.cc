@@ -72,7 +72,7 @@ class ListWorker final : public PromiseWorker {
       return rbd_metadata_list(h_->image, start, max, k, kl, v, vl);
     });
   }
-  Napi::Value Result(Napi::Env env) override { return KeyValuesToJs(env, pairs_); }
+  Napi::Value Result(Napi::Env env) override { return PairsToJs(env, pairs_); }
 
  private:
   ImagePtr h_;

@@ -60,7 +60,7 @@ class MetaListWorker final : public PromiseWorker {
       return rbd_pool_metadata_list(h_->io, start, max, k, kl, v, vl);
     });
   }
-  Napi::Value Result(Napi::Env env) override { return KeyValuesToJs(env, pairs_); }
+  Napi::Value Result(Napi::Env env) override { return PairsToJs(env, pairs_); }
 
  private:
   PoolPtr h_;
