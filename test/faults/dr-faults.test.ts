@@ -25,7 +25,8 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
 import { Cluster, type DrEvent, type DrReport, failback, failover, type Image, type Pool } from '../../lib';
-import { Lab, findLabDaemons, withLabLock } from '../../lib/lab';
+import { Lab, findLabDaemons } from '../../lib/lab';
+import { holdLabDir, type HeldLabDir } from './lab-dir-lock';
 import { type FaultCounts, tally } from './tally';
 import { LAB_BASE_PORT } from '../setup/ports';
 
@@ -62,30 +63,11 @@ const theLab = (): Lab => {
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const figure = (line: string) => figures.push(line);
 
-let releaseLock: () => void = () => undefined;
-let lockHeld: Promise<void> = Promise.resolve();
-let haveLock = false;
+let held: HeldLabDir | undefined;
 
 beforeAll(async () => {
   if (!existsSync(path.join(DIST, 'index.js'))) throw new Error(`no SDK build in ${DIST}: run npm run build:ts`);
-  const acquired = new Promise<void>((resolve) => {
-    lockHeld = withLabLock(
-      LAB_DIR,
-      () => {
-        haveLock = true;
-        resolve();
-        return new Promise<void>((r) => (releaseLock = r));
-      },
-      LOCK_WAIT_MS,
-    );
-  });
-  await Promise.race([
-    acquired,
-    lockHeld.then(
-      () => undefined,
-      (e: unknown) => Promise.reject(new Error(`another run of the dr-faults suite holds ${LAB_DIR}: ${String(e)}`)),
-    ),
-  ]);
+  held = await holdLabDir(LAB_DIR, 'dr-faults', LOCK_WAIT_MS);
   const t0 = Date.now();
   lab = await Lab.start({
     dir: LAB_DIR,
@@ -106,7 +88,7 @@ afterAll(async () => {
   for (const site of ['site-b', 'site-a'] as const) {
     await bounded(`closing the ${site} cluster`, 30_000, clusters[site]?.close() ?? Promise.resolve()).catch(() => undefined);
   }
-  if (!haveLock) return;
+  if (!held) return;
   process.stderr.write(figures.map((f) => `[dr-faults] ${f}\n`).join(''));
   try {
     const running = lab ?? (await Lab.open(LAB_DIR));
@@ -116,8 +98,7 @@ afterAll(async () => {
     }
     expect((await findLabDaemons(LAB_DIR)).map((p) => `${p.pid} ${p.cmdline}`)).toEqual([]);
   } finally {
-    releaseLock();
-    await lockHeld.catch(() => undefined);
+    await held.release();
     await fsp.rmdir(LAB_DIR).catch(() => undefined); // only if empty
   }
 }, 180_000);

@@ -13,7 +13,8 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
 import { Cluster, type DrReport, failover, type Image, type Pool, Timeout } from '../../lib';
-import { Lab, findLabDaemons, type LabDaemon, withLabLock } from '../../lib/lab';
+import { Lab, findLabDaemons, type LabDaemon } from '../../lib/lab';
+import { holdLabDir, type HeldLabDir } from './lab-dir-lock';
 import { type FaultCounts, tally } from './tally';
 import { PORTS } from '../setup/ports';
 
@@ -51,29 +52,10 @@ const figure = (line: string) => figures.push(line);
 
 // The lab directory is this suite's alone for the whole run: a second run started meanwhile
 // (another jest process in the same tree) waits for the lock instead of wiping a lab in use.
-let releaseLock: () => void = () => undefined;
-let lockHeld: Promise<void> = Promise.resolve();
-let haveLock = false;
+let held: HeldLabDir | undefined;
 
 beforeAll(async () => {
-  const acquired = new Promise<void>((resolve) => {
-    lockHeld = withLabLock(
-      LAB_DIR,
-      () => {
-        haveLock = true;
-        resolve();
-        return new Promise<void>((r) => (releaseLock = r));
-      },
-      LOCK_WAIT_MS,
-    );
-  });
-  await Promise.race([
-    acquired,
-    lockHeld.then(
-      () => undefined,
-      (e: unknown) => Promise.reject(new Error(`another run of the lab-faults suite holds ${LAB_DIR}: ${String(e)}`)),
-    ),
-  ]);
+  held = await holdLabDir(LAB_DIR, 'lab-faults', LOCK_WAIT_MS);
   const t0 = Date.now();
   lab = await Lab.start({
     dir: LAB_DIR,
@@ -95,7 +77,7 @@ afterAll(async () => {
   for (const site of ['site-b', 'site-a'] as const) {
     await bounded(`closing the ${site} cluster`, 30_000, clusters[site]?.close() ?? Promise.resolve()).catch(() => undefined);
   }
-  if (!haveLock) return; // the lab dir belongs to another run: leave it alone
+  if (!held) return; // the lab dir belongs to another run: leave it alone
   process.stderr.write(figures.map((f) => `[lab-faults] ${f}\n`).join(''));
   try {
     const running = lab ?? (await Lab.open(LAB_DIR));
@@ -103,8 +85,7 @@ afterAll(async () => {
     // no daemon of this lab may outlive the suite
     expect((await findLabDaemons(LAB_DIR)).map((p) => `${p.pid} ${p.cmdline}`)).toEqual([]);
   } finally {
-    releaseLock();
-    await lockHeld.catch(() => undefined);
+    await held.release();
     await fsp.rmdir(LAB_DIR).catch(() => undefined); // only if empty
   }
 }, 120_000);
