@@ -181,7 +181,7 @@ describe('snapshot mode', () => {
       const cli = JSON.parse(await lab.rbd('site-a', ['mirror', 'image', 'status', '--format', 'json', `${lab.pool}/${name}`])) as CliStatus;
       const d = cli.peer_sites.find((p) => p.site_name === 'site-b')?.description ?? '';
       const theirs = JSON.parse(d.slice(d.indexOf('{'))) as {
-        local_snapshot_timestamp: number;
+        local_snapshot_timestamp?: number;
         last_snapshot_sync_seconds?: number;
         last_snapshot_bytes?: number;
       };
@@ -189,7 +189,9 @@ describe('snapshot mode', () => {
       consistent(ours);
       expect(ours.sites[0].source).toBe('status');
       const want = {
-        lastSyncTime: new Date(theirs.local_snapshot_timestamp * 1000),
+        // rbd-mirror leaves local_snapshot_timestamp out while the remote snapshot matching the newest local one
+        // is not in its view (seen on 20.2 right after a new mirror snapshot): then there is no last sync time
+        lastSyncTime: theirs.local_snapshot_timestamp === undefined ? null : new Date(theirs.local_snapshot_timestamp * 1000),
         lastSyncDuration: theirs.last_snapshot_sync_seconds ?? null,
         lastSyncBytes: theirs.last_snapshot_bytes ?? null,
       };
