@@ -221,10 +221,42 @@ export class ImageMirror {
     const o = checkOptions<MirrorDisableOptions>(options);
     const force = o.force === undefined ? false : checkBoolean(o.force, 'force');
     try {
-      await this.#image._roleChange(() => this.#call('disable', (n) => api().disable(n, force)));
+      await this.#image._roleChange(async () => {
+        const before = await this.#call('mode', (n) => api().mode(n)).catch(() => undefined);
+        await this.#call('disable', (n) => api().disable(n, force));
+        if (before === MIRROR_IMAGE_MODE.value('snapshot')) await this.#restoreReadOnlyMask();
+      });
     } catch (err) {
       await this.#diagnose(err, 'disable', (i) =>
         !i.primary && !force ? 'the image is not primary: pass { force: true } to disable mirroring of a non-primary copy' : undefined,
+      );
+    }
+  }
+
+  /**
+   * After a snapshot-mode disable: librbd's disable clears this handle's
+   * "a non-primary image is read-only" mask bit (so that it can remove the
+   * mirror snapshots) and sets it back only when the disable fails
+   * (api/Mirror.cc image_disable, 16.2 to 20.2). Left so, the handle would go
+   * on writing once the image is mirrored again and demoted by any client —
+   * a split brain nobody is told of (the property suite's seed 3134142327).
+   * librbd's promote sets the bit back when it ends, whatever its result, and
+   * a promote of an image that is not mirrored ends at once in an error
+   * (ENOENT on 16.2, EINVAL on 20.2) without changing anything: that error is
+   * the expected answer. Only when the image is seen disabled first, so that
+   * this cannot promote an image somebody mirrored again meanwhile (the gap
+   * left is the time between two librbd calls of this process).
+   */
+  async #restoreReadOnlyMask(): Promise<void> {
+    const now = await this.#call('info', (n) => api().info(n)).catch(() => undefined);
+    if (now?.state !== MIRROR_IMAGE_STATE.value('disabled')) return;
+    const promoted = await this.#call('promote', (n) => api().promote(n, false)).then(
+      () => true,
+      () => false,
+    );
+    if (promoted) {
+      process.emitWarning(
+        `@x/rbd: image '${this.#image.name}' was mirrored again by another client while its mirroring was being disabled here, and is now primary`,
       );
     }
   }

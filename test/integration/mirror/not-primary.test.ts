@@ -139,3 +139,38 @@ test('a write to a demoted journal copy (nobody replaying into it yet) is NotPri
     await img.close();
   }
 });
+
+// librbd's snapshot-mode disable clears the handle's "non-primary is read-only" mask bit and sets it back only when
+// the disable fails (api/Mirror.cc image_disable), so the handle that disabled mirroring would write to the image
+// after it was enabled again and demoted by another client: the property suite found a write acknowledged that way
+// (seed 3134142327). The SDK restores the bit after a snapshot-mode disable (lib/mirror/image-mirror.ts).
+test('the handle that disabled snapshot mirroring is refused (NotPrimary) once another client enabled and demoted the image', async () => {
+  const name = uniq('np-disabler');
+  made.push(name);
+  await pa.createImage(name, 4 * MiB, { features: ['layering', 'exclusive-lock', 'object-map', 'fast-diff', 'deep-flatten'] });
+  const img = await pa.openImage(name);
+  try {
+    await img.mirror.enable('snapshot');
+    await img.write(Buffer.alloc(4096, 1), 0);
+    await img.mirror.disable();
+    await img.write(Buffer.alloc(4096, 2), 0); // not mirrored: writable
+    // Another process (the rbd CLI) enables snapshot mirroring and demotes the image.
+    await lab.rbd('site-a', ['mirror', 'image', 'enable', `${lab.pool}/${name}`, 'snapshot']);
+    await lab.rbd('site-a', ['mirror', 'image', 'demote', `${lab.pool}/${name}`]);
+    const info = await rbdJson<{ mirroring: { primary: boolean } }>('site-a', ['info', `${lab.pool}/${name}`]);
+    expect(info.mirroring.primary).toBe(false);
+    await waitFor(`${name}: the handle sees the demote`, async () => ((await img.mirror.info()).primary ? undefined : true), 30_000);
+    const err = await refusal(img.write(Buffer.alloc(4096, 3), 0));
+    expect(err).toBeInstanceOf(NotPrimary);
+    // The oracle: the data is what was written before the demote.
+    const ro = await pa.openImage(name, { readOnly: true });
+    try {
+      expect((await ro.read(0, 4096)).every((x) => x === 2)).toBe(true);
+    } finally {
+      await ro.close();
+    }
+    await lab.rbd('site-a', ['mirror', 'image', 'promote', `${lab.pool}/${name}`]);
+  } finally {
+    await img.close();
+  }
+}, 180_000);
