@@ -91,7 +91,10 @@ export class PoolTrash {
   /**
    * Move an image to the trash (like `rbd trash mv [--expires-at]`). It keeps
    * its id; find it with list(). Rejects with ImageNotFound if there is no such
-   * image, ImageBusy if it is open elsewhere.
+   * image, ImageBusy if it is open elsewhere. An image in a group: librbd
+   * 18.2.7 and 20.2 refuse (RbdError EMLINK, as `rbd trash mv` does: remove it
+   * from the group first); 16.2 moves it and the group keeps it as a member,
+   * which only `pool.groups.removeImageById()` reaches.
    */
   async move(imageName: string, options?: TrashMoveOptions): Promise<void> {
     checkName(imageName, 'image name');

@@ -215,8 +215,13 @@ describe('group snapshot quiesce flags', () => {
         await pool.groups.createSnapshot(group, 'g2', { ignoreQuiesceError: true });
         await pool.groups.createSnapshot(group, 'g3');
         const ls = JSON.parse(await lab.rbd('site-a', ['group', 'snap', 'ls', '--format', 'json', `${lab.pool}/${group}`])) as Array<{ snapshot: string; state: string }>;
-        // The CLI prints a complete group snapshot as 'ok'.
-        expect(ls.map((s) => [s.snapshot, s.state]).sort()).toEqual([['g1', 'ok'], ['g2', 'ok'], ['g3', 'ok']]);
+        // The CLI prints a complete group snapshot as 'ok' (16.2) or 'complete' (18.2, 20.2).
+        const cliState = (st: string) => (st === 'ok' ? 'complete' : st);
+        expect(ls.map((s) => [s.snapshot, cliState(s.state)]).sort()).toEqual([
+          ['g1', 'complete'],
+          ['g2', 'complete'],
+          ['g3', 'complete'],
+        ]);
         expect((await pool.groups.listSnapshots(group)).map((s) => [s.name, s.state]).sort()).toEqual([
           ['g1', 'complete'],
           ['g2', 'complete'],

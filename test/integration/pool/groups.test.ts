@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import {
   Cluster,
   GroupNotFound,
+  capabilities,
   HandleClosed,
   ImageNotFound,
   type Pool,
@@ -220,7 +221,31 @@ describe('group images', () => {
     expect(await pool.listImages()).toContain(name);
   });
 
-  test('removeImageById reaches an image moved to the trash, which removeImage by name cannot', async () => {
+  // librbd 18.2.7 and 20.2 refuse to move a group member to the trash (EMLINK: ceph PR 62921 and its reef/squid
+  // backports); 16.2 moves it, and the group keeps the trashed member, which only removeImageById reaches.
+  test('a member moved to the trash: refused with EMLINK by librbd 18.2.7+; on 16.2 only removeImageById reaches it', async () => {
+    if (Number(capabilities().librbd.split('.')[1]) >= 18) await trashRefusesMember();
+    else await trashedMember();
+  });
+
+  async function trashRefusesMember(): Promise<void> {
+    const g = await newGroup('grp-img-trash-refused');
+    const name = await newImage('grp-img-trash-refused');
+    await pool.groups.addImage(g, pool, name);
+    const err = await pool.trash.move(name).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RbdError);
+    expect(err).toMatchObject({ code: 'EMLINK', image: name });
+    // The oracle agrees, and the image stays where it was.
+    await expect(lab.rbd('site-a', ['trash', 'mv', `${lab.pool}/${name}`])).rejects.toThrow(/belongs to a group/);
+    expect((await cli<CliGroupImage[]>(['group', 'image', 'ls', `${lab.pool}/${g}`])).map((r) => r.image)).toEqual([name]);
+    expect((await pool.trash.list()).map((e) => e.name)).not.toContain(name);
+    // By id, a member in place is removed as by name.
+    const id = (await cli<{ id: string }>(['info', `${lab.pool}/${name}`])).id;
+    await pool.groups.removeImageById(g, pool, id);
+    expect(await cli<CliGroupImage[]>(['group', 'image', 'ls', `${lab.pool}/${g}`])).toEqual([]);
+  }
+
+  async function trashedMember(): Promise<void> {
     const g = await newGroup('grp-img-trash');
     const name = await newImage('grp-img-trash');
     await pool.groups.addImage(g, pool, name);
@@ -250,7 +275,7 @@ describe('group images', () => {
     // Restored, it is no longer in the group (it would have come back to it otherwise).
     expect(await cli<CliGroupImage[]>(['group', 'image', 'ls', `${lab.pool}/${g}`])).toEqual([]);
     expect((await cli<{ group?: string }>(['info', `${lab.pool}/${name}`])).group).toBeUndefined();
-  });
+  }
 
   test('removeImageById: an id not in the group changes nothing; a missing group is GroupNotFound; bad input first', async () => {
     const g = await newGroup('grp-img-rmid-none');
