@@ -3,6 +3,7 @@
  * public classes in cluster.ts / pool.ts / image.ts validate arguments, name
  * things and turn native errors into RbdErrors before and after these calls.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type {
   NativeImageStat,
@@ -418,6 +419,31 @@ export type NativeConstantGroup =
 
 let loadedFrom: string | undefined;
 
+/**
+ * Load the addon with RTLD_DEEPBIND where the platform has it (glibc), else as
+ * `require()` does. Why: the node binary exports the OpenSSL it is built with
+ * (3.0 in Node 20), and without DEEPBIND the libraries librbd brings in bind
+ * their OpenSSL calls to it first, falling back to the system's libcrypto.so.3
+ * only for what Node's lacks. libcryptsetup 2.8 (Debian forky, under librbd
+ * 20.2's LUKS code) calls OSSL_set_max_threads (OpenSSL 3.2+) on a library
+ * context made by Node's OSSL_LIB_CTX_new: `encryption.format()` crashed the
+ * process (SIGSEGV in pthread_mutex_lock, test/integration/image/encryption.test.ts
+ * in the 20.2 client container). With DEEPBIND, librbd, libcryptsetup and
+ * libceph-common use the system's libcrypto alone; N-API, which only the node
+ * binary defines, still binds to it.
+ */
+function dlopenDeep(file: string): NativeBinding {
+  const flags = os.constants.dlopen as { RTLD_NOW?: number; RTLD_DEEPBIND?: number };
+  if (flags.RTLD_DEEPBIND === undefined || flags.RTLD_NOW === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as NativeBinding;
+  }
+  const m = { exports: {} as NativeBinding };
+  // require.resolve: a missing file is MODULE_NOT_FOUND ("Cannot find module"), as with require()
+  process.dlopen(m, require.resolve(file), flags.RTLD_NOW | flags.RTLD_DEEPBIND);
+  return m.exports;
+}
+
 function load(): NativeBinding {
   const root = path.join(__dirname, '..', '..');
   // XRBD_ADDON: load a specific build (development, or a cmake-js build in another folder).
@@ -429,8 +455,7 @@ function load(): NativeBinding {
       ? path.resolve(override)
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
         (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const b = require(file) as NativeBinding;
+    const b = dlopenDeep(file);
     loadedFrom = file;
     return b;
   } catch (err) {
