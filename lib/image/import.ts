@@ -9,7 +9,7 @@ import { checkInt, checkName, checkOptions, checkU64 } from '../core/validate';
 import type { Pool } from '../pool/pool';
 import type { Image } from './image';
 import { imageOptions } from './options';
-import { TRANSFER_QUEUE_DEPTH, type ImportOptions } from './streams';
+import type { ImportOptions } from './streams';
 
 const MiB = 1024 * 1024;
 /** The import reads and writes in blocks of this size, aligned to it in the image. */
@@ -43,7 +43,7 @@ function dataRuns(block: Buffer): Array<[number, number]> {
 export async function importSparse(pool: Pool, src: string | Readable, name: string, options?: ImportOptions): Promise<number> {
   checkName(name, 'image name');
   const o = checkOptions<ImportOptions>(options);
-  const depth = o.queueDepth === undefined ? TRANSFER_QUEUE_DEPTH : checkInt(o.queueDepth, 'queueDepth', 1, 1024);
+  const depth = o.queueDepth === undefined ? 4 : checkInt(o.queueDepth, 'queueDepth', 1, 1024);
   const u = o.size === undefined ? undefined : checkU64(o.size, 'size');
   if (typeof u === 'bigint') throw new RangeError('size must be a number (at most 2^53-1)');
   const given = u;

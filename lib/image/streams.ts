@@ -18,11 +18,6 @@ const MiB = 1024 * 1024;
 const DEFAULT_CHUNK = 4 * MiB;
 /** Default number of reads or writes kept in flight. */
 const DEFAULT_QUEUE_DEPTH = 4;
-/**
- * exportTo / importFrom: 10 in flight, what `rbd export` / `rbd import` keep
- * (rbd_concurrent_management_ops' default), instead of the streams' 4.
- */
-export const TRANSFER_QUEUE_DEPTH = 10;
 const MAX_QUEUE_DEPTH = 1024;
 const MAX_CHUNK = 1024 * MiB;
 
@@ -68,7 +63,7 @@ export interface WriteStreamOptions {
 export interface ExportOptions {
   /** Called with the bytes exported so far and the image size. */
   onProgress?: ProgressCallback;
-  /** Reads kept in flight. Default 10 (like `rbd export`). */
+  /** Reads kept in flight. Default 4. */
   queueDepth?: number;
 }
 
@@ -85,7 +80,7 @@ export interface ImportOptions {
   createOptions?: CreateImageOptions;
   /** Called with the bytes written so far and the image size. */
   onProgress?: ProgressCallback;
-  /** Writes kept in flight. Default 10 (like `rbd import`). */
+  /** Writes kept in flight. Default 4. */
   queueDepth?: number;
 }
 
@@ -464,7 +459,7 @@ function isWritable(v: unknown): v is Writable {
  */
 export async function exportImage(image: Image, dest: string | Writable, options?: ExportOptions): Promise<number> {
   const o = checkOptions<ExportOptions>(options);
-  const depth = o.queueDepth === undefined ? TRANSFER_QUEUE_DEPTH : checkDepth(o.queueDepth);
+  const depth = checkDepth(o.queueDepth);
   if (typeof dest === 'string') checkName(dest, 'dest path');
   else if (!isWritable(dest)) throw new TypeError('dest must be a file path or a Writable');
 
