@@ -677,7 +677,9 @@ function report(record, cases, p) {
   const rows = summarize(record, cases);
   record.summary = rows.map((r) => ({ case: r.case.id, by: r.by, vs: r.vs }));
   const targets = [];
-  const target = (name, value, pass) => targets.push({ name, value, pass });
+  // A ratio that was not measured (--repeats 0: no per-op rows) is '-×': not run, not a miss.
+  const target = (name, value, pass) =>
+    targets.push(/^-×/.test(value) ? { name, value: 'not run', pass: null } : { name, value, pass });
   const small = rows.filter((r) => r.case.callgrind);
   const big = rows.filter((r) => !r.case.callgrind);
 
