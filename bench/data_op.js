@@ -20,17 +20,18 @@ function parseArgs(argv) {
 
 async function main() {
   const a = parseArgs(process.argv.slice(2));
+  const depth = process.env.BENCH_QUEUE_DEPTH ? { queueDepth: Number(process.env.BENCH_QUEUE_DEPTH) } : undefined;
   const cluster = await Cluster.connect({ confPath: a.conf });
   try {
     const pool = await cluster.openPool(a.pool);
     const t0 = process.hrtime.bigint();
     let bytes = null;
     if (a.op === 'import') {
-      bytes = await pool.importFrom(a.file, a.image);
+      bytes = await pool.importFrom(a.file, a.image, depth);
     } else {
       const image = await pool.openImage(a.image);
       try {
-        if (a.op === 'export') bytes = await image.exportTo(a.file);
+        if (a.op === 'export') bytes = await image.exportTo(a.file, depth);
         else if (a.op === 'export-diff') bytes = (await exportDiff(image, a.file, { toSnapshot: a.snap })).bytesWritten;
         else if (a.op === 'copy') await image.copy(pool, a.dest);
         else throw new Error(`unknown --op ${a.op}`);

@@ -21,7 +21,7 @@
 const { execFileSync } = require('node:child_process');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { Cluster, failover, failback } = require('../dist');
-const { PoolMirror } = require('../dist/pool-mirror');
+const { PoolMirror } = require('../dist/mirror/pool-mirror');
 
 function parseArgs(argv) {
   const o = {};

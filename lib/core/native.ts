@@ -95,7 +95,12 @@ export interface NativePoolNamespaces {
 
 /** The native functions of this area (native/io.cc): all rbd_aio_*, completed through a thread-safe function. */
 export interface NativeIo {
+  /**
+   * rbd_aio_read2 into `buffer`, in place. The addon takes no reference on `buffer`: the caller keeps it
+   * reachable until the promise settles (Resource.runIo's `keep`; native/image/io.cc, Unpinned).
+   */
   readInto(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
+  /** rbd_aio_write2 from `buffer`, in place; the caller keeps `buffer` reachable until the promise settles (as readInto). */
   write(image: NativeImage, buffer: Uint8Array, offset: number | bigint, flags: number): Promise<number>;
   discard(image: NativeImage, offset: number | bigint, length: number | bigint): Promise<number>;
   /** zeroFlags: RBD_WRITE_ZEROES_FLAG_*. */

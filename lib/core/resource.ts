@@ -98,29 +98,45 @@ export abstract class Resource extends EventEmitter {
 
   /**
    * run() for the data path's hot loop: the same accounting and error naming,
-   * with one .then instead of an async frame (no extra promise or microtask
-   * per I/O).
+   * with one .then on the native promise instead of an async frame, and the
+   * caller's mapping of the result (`ok`) and of the named error (`fail`) done
+   * in that same .then (one promise per I/O besides the native one).
+   *
+   * `keep`: the Buffer the native call uses in place. The addon does not pin
+   * it with a reference of its own (native/image/io.cc, Unpinned): the
+   * callbacks below name it, so it lives in their closure; they are reactions
+   * of the native promise, which the addon's napi_deferred holds strongly
+   * until librbd's completion settles it. So the Buffer (and its memory) stays
+   * reachable for as long as librbd may read or write it.
    */
-  protected runIo<T>(op: string, fn: () => Promise<T>, extra?: Partial<ErrorContext>): Promise<T> {
+  protected runIo<T, R = T>(
+    op: string,
+    fn: () => Promise<T>,
+    keep?: Uint8Array,
+    ok?: (v: T) => R | Promise<R>,
+    fail?: (err: unknown) => R | Promise<R>,
+  ): Promise<R> {
     const wait = this.admit();
-    if (wait !== undefined) return wait.then(() => this.runIo(op, fn, extra));
-    if (this.#state !== 'open') return Promise.reject(closedError({ ...this.context(op), ...extra }, this.kind));
+    if (wait !== undefined) return wait.then(() => this.runIo(op, fn, keep, ok, fail));
+    if (this.#state !== 'open') return Promise.reject(closedError(this.context(op), this.kind));
     this.#inflight++;
     let p: Promise<T>;
     try {
       p = fn();
     } catch (err) {
       this.#settled();
-      return Promise.reject(fromNative(err, { ...this.context(op), ...extra }));
+      return Promise.reject(fromNative(err, this.context(op)));
     }
     return p.then(
       (v) => {
-        this.#settled();
-        return v;
+        this.#settled(keep);
+        return ok === undefined ? (v as unknown as R) : ok(v);
       },
       (err: unknown) => {
-        this.#settled();
-        throw fromNative(err, { ...this.context(op), ...extra });
+        this.#settled(keep);
+        const named = fromNative(err, this.context(op));
+        if (fail === undefined) throw named;
+        return fail(named);
       },
     );
   }
@@ -131,7 +147,8 @@ export abstract class Resource extends EventEmitter {
     return new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
-  #settled(): void {
+  /** One call fewer in flight. `_keep`: see runIo (named there so that its closures hold the Buffer). */
+  #settled(_keep?: Uint8Array): void {
     if (--this.#inflight === 0) {
       const waiters = this.#idle;
       this.#idle = [];

@@ -12,7 +12,7 @@ import { ImageMetadata } from './metadata';
 import { ImageLocks, type LockOwners } from './locks';
 import { imageStat, type ImageStat } from './stat';
 import { checkSparseSize, deepCopy, diskUsage, rebuildObjectMap, sparsify, type DeepCopyOptions, type DiskUsage, type SparsifyOptions } from './maintenance';
-import { checkBufferList, checkBytes, checkLength, io, opFlags, type IoOptions, type WriteZeroesOptions } from './io';
+import { bytesRead, checkBufferList, checkBytes, checkLength, io, opFlags, type IoOptions, type WriteZeroesOptions } from './io';
 import { WRITE_ZEROES } from '../core/constants';
 import { ImageConfig } from './config';
 import { ImageEncryption } from './encryption';
@@ -353,22 +353,26 @@ export class Image extends Resource {
       if (typeof a === 'number' || typeof a === 'bigint') {
         checkU64(a, 'offset');
         const buf = Buffer.allocUnsafe(checkLength(b, 'length'));
-        return this.#readInto(buf, a, options).then((n) => (n === buf.length ? buf : buf.subarray(0, n)));
+        return this.#readInto(buf, a, options, (n) => (n === buf.length ? buf : buf.subarray(0, n)));
       }
       const buf = checkBytes(a, 'buffer');
       checkU64(b, 'offset');
-      return this.#readInto(buf, b, options);
+      return this.#readInto(buf, b, options, bytesRead);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  #readInto(buf: Uint8Array, offset: number | bigint, options: IoOptions | undefined): Promise<number> {
+  /** One read into `buf`; `done` maps the bytes read to the result, in the same .then as runIo's bookkeeping. */
+  #readInto<R>(buf: Uint8Array, offset: number | bigint, options: IoOptions | undefined, done: (n: number) => R): Promise<R> {
     const flags = opFlags(options);
-    if (buf.length === 0) return Promise.resolve(0);
-    return this.runIo('read', () => io().readInto(this.#native, buf, offset, flags)).then(
-      (n) => (n === buf.length ? n : this.#readPastStaleEnd(buf, offset, flags, n, undefined)),
-      (err: unknown) => (err instanceof InvalidArgument ? this.#readPastStaleEnd(buf, offset, flags, 0, err) : Promise.reject(err)),
+    if (buf.length === 0) return Promise.resolve(done(0));
+    return this.runIo(
+      'read',
+      () => io().readInto(this.#native, buf, offset, flags),
+      buf,
+      (n) => (n === buf.length ? done(n) : this.#readPastStaleEnd(buf, offset, flags, n, undefined).then(done)),
+      (err) => (err instanceof InvalidArgument ? this.#readPastStaleEnd(buf, offset, flags, 0, err).then(done) : Promise.reject(err)),
     );
   }
 
@@ -394,7 +398,7 @@ export class Image extends Resource {
       return got;
     }
     const rest = buf.subarray(got);
-    const n = await this.runIo('read', () => io().readInto(this.#native, rest, at, flags));
+    const n = await this.runIo('read', () => io().readInto(this.#native, rest, at, flags), rest);
     return got + n;
   }
 
@@ -409,13 +413,21 @@ export class Image extends Resource {
       checkU64(offset, 'offset');
       const flags = opFlags(options);
       if (buf.length === 0) return Promise.resolve(0);
-      const submit = (): Promise<number> =>
-        this.runIo('write', () => io().write(this.#native, buf, offset, flags)).then(() => buf.length, (err: unknown) => this.#notPrimary(err));
-      if (this.#fits(offset, buf.length)) return submit();
-      return this.#checkEnd('write', offset, buf.length).then(submit);
+      if (this.#fits(offset, buf.length)) return this.#write(buf, offset, flags);
+      return this.#checkEnd('write', offset, buf.length).then(() => this.#write(buf, offset, flags));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  #write(buf: Uint8Array, offset: number | bigint, flags: number): Promise<number> {
+    return this.runIo(
+      'write',
+      () => io().write(this.#native, buf, offset, flags),
+      buf,
+      () => buf.length,
+      (err) => this.#notPrimary(err),
+    );
   }
 
   /** Whether [offset, offset+length) is within the size last seen (the fast path: plain numbers). */

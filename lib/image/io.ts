@@ -20,6 +20,9 @@ let cached: NativeBinding['io'] | undefined;
 /** The io area, looked up once (the data path calls it per I/O). */
 export const io = (): NativeBinding['io'] => (cached ??= native().io);
 
+/** read(buffer, offset)'s result: the bytes read, as they are. */
+export const bytesRead = (n: number): number => n;
+
 /** The op flags for IoOptions (0 when none). */
 export function opFlags(options: IoOptions | undefined): number {
   if (options === undefined) return 0;

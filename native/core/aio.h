@@ -9,8 +9,14 @@
 // function; that one call drains the whole list and settles every op in it, so
 // at queue depth N one wake-up, one call into the module and one microtask
 // checkpoint serve up to N completions instead of one each. No libuv pool
-// thread is held while the I/O is in flight. The op pins the caller's Buffer
-// (used in place, zero copy) and the wrapped image until it settles.
+// thread is held while the I/O is in flight. The op holds the image handle
+// until it settles; the caller's Buffer (used in place, zero copy) is held by
+// the op (Pin) or, on the read/write hot path, by lib/ (see io.cc's Unpinned).
+//
+// Ops point at the bridge without owning it (no atomic reference count per
+// op). The bridge is freed only by the TSFN's finalizer (environment teardown)
+// and only when nothing is in flight then; with ops in flight it is leaked on
+// purpose, like them (see OnComplete), so a late completion still finds it.
 //
 // The TSFN is unref'd while nothing is in flight and ref'd otherwise, so
 // pending I/O keeps the process alive and idle images do not.
@@ -32,25 +38,33 @@ namespace xrbd {
 
 class AioOp;
 
-// Shared-owned: by the addon data and by every op in flight, so a completion
-// arriving while the environment is torn down never finds it freed. Once Node
-// finalizes the thread-safe function (environment teardown), Queue() refuses
-// instead of calling into a destroyed one.
-class AioBridge final : public std::enable_shared_from_this<AioBridge> {
+// Owned by the TSFN's finalizer; the addon data and the ops only point at it.
+// Once Node finalizes the thread-safe function (environment teardown), Queue()
+// refuses instead of calling into a destroyed one.
+//
+// Why an op in flight can rely on it without a reference: the finalizer runs
+// on the JS thread, takes mu_ and frees the bridge only when inflight_ (ops
+// started and not yet settled, JS thread only) is 0. An op stops counting
+// when CallJs settles it, and CallJs can only take an op off the list after
+// that op's Queue() made its wake-up call (a push that finds the list empty
+// is drained by the wake-up it makes itself; the other pushes touch the
+// bridge no more after their CAS). That call is made under mu_, so the
+// finalizer cannot free the bridge before Queue() lets go of it.
+class AioBridge final {
  public:
-  static std::shared_ptr<AioBridge> Create(Napi::Env env) {
-    std::shared_ptr<AioBridge> b(new AioBridge());
-    // The finalizer owns one reference, so the bridge outlives the TSFN.
-    auto* keep = new std::shared_ptr<AioBridge>(b);
-    b->tsfn_ = Tsfn::New(env, "xrbd:aio", 0, 1, b.get(),
-                         [](Napi::Env, std::shared_ptr<AioBridge>* self, AioBridge*) {
+  static AioBridge* Create(Napi::Env env) {
+    auto* b = new AioBridge();
+    b->tsfn_ = Tsfn::New(env, "xrbd:aio", 0, 1, b,
+                         [](Napi::Env, AioBridge* self, AioBridge*) {
+                           bool idle;
                            {
-                             std::lock_guard<std::mutex> g((*self)->mu_);
-                             (*self)->alive_ = false;
+                             std::lock_guard<std::mutex> g(self->mu_);
+                             self->alive_ = false;
+                             idle = self->inflight_ == 0;
                            }
-                           delete self;
+                           if (idle) delete self;  // else leaked on purpose: a late completion may still push
                          },
-                         keep);
+                         b);
     b->tsfn_.Unref(env);
     return b;
   }
@@ -85,8 +99,7 @@ class AioBridge final : public std::enable_shared_from_this<AioBridge> {
 class AioOp {
  public:
   AioOp(Napi::Env env, AioBridge* bridge, std::shared_ptr<ImageHandle> image, const char* op)
-      : image(std::move(image)), op_(op), bridge_(bridge->shared_from_this()),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
+      : image(std::move(image)), op_(op), bridge_(bridge), deferred_(Napi::Promise::Deferred::New(env)) {}
   virtual ~AioOp() = default;
   AioOp(const AioOp&) = delete;
   AioOp& operator=(const AioOp&) = delete;
@@ -136,9 +149,9 @@ class AioOp {
     auto* self = static_cast<AioOp*>(arg);
     self->rc_ = rbd_aio_get_return_value(c);
     rbd_aio_release(c);
-    // Hold the bridge ourselves: once pushed, the JS thread may delete the op
-    // (and its reference) while Queue() is still running.
-    std::shared_ptr<AioBridge> bridge = self->bridge_;
+    // Read the bridge first: once pushed, the JS thread may delete the op
+    // while Queue() is still running (the bridge itself stays: see AioBridge).
+    AioBridge* bridge = self->bridge_;
     // If the environment is gone the op is leaked on purpose: its Napi
     // references may only be freed on the JS thread, which no longer runs.
     bridge->Queue(self);
@@ -156,7 +169,7 @@ class AioOp {
     }
   }
 
-  std::shared_ptr<AioBridge> bridge_;
+  AioBridge* bridge_;
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference pins_[2];
   ssize_t rc_ = 0;

@@ -58,7 +58,7 @@ struct AddonData final {
   Napi::FunctionReference cluster_ctor;
   Napi::FunctionReference pool_ctor;
   Napi::FunctionReference image_ctor;
-  std::shared_ptr<AioBridge> aio;  // rbd_aio_* completions → JS thread
+  AioBridge* aio = nullptr;  // rbd_aio_* completions → JS thread; owned by its TSFN (aio.h)
 };
 
 inline AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }

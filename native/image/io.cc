@@ -24,7 +24,7 @@ struct IoTarget {
 };
 
 IoTarget Target(const Napi::CallbackInfo& info, const char* op) {
-  return {ImageWrap::FromArg(info, 0, op), GetAddonData(info.Env())->aio.get()};
+  return {ImageWrap::FromArg(info, 0, op), GetAddonData(info.Env())->aio};
 }
 
 // A read into the caller's Buffer (lib/ allocates one for read(offset, length)):
@@ -47,6 +47,17 @@ class CompareAndWriteOp final : public AioOp {
   }
 };
 
+// Unpinned: readInto and write, the per-I/O hot path, take no reference on the
+// Buffer (a napi_ref per op, created and deleted, ~0.5k instructions). Their
+// one caller, lib/core/resource.ts runIo (Image#readInto, Image#write, the
+// stale-end re-read), is handed the same Buffer as `keep` and names it in the
+// callbacks it attaches to the promise returned here. That promise is held by
+// the op's napi_deferred (a strong reference) until Settle(), which runs only
+// after librbd's completion, so the callbacks, and the Buffer with them, stay
+// reachable while librbd uses the memory. The other calls below keep their
+// pins: they are not hot, and some (writeSame's pattern) are made by callers
+// that do not hold the Buffer.
+
 // readInto(image, buffer, offset, opFlags) → Promise<number>
 Napi::Value ReadInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -54,8 +65,7 @@ Napi::Value ReadInto(const Napi::CallbackInfo& info) {
   auto buf = BufferArg(info, 1, "buffer");
   uint64_t off = U64Arg(info, 2, "offset");
   int flags = OpFlagsArg(info, 3);
-  auto* op = new ReadOp(env, std::move(t));
-  op->Pin(buf);
+  auto* op = new ReadOp(env, std::move(t));  // Unpinned: lib/ holds `buf`
   rbd_image_t img = op->image->image;
   return op->Start(env, [&](rbd_completion_t c) {
     return rbd_aio_read2(img, off, buf.Length(), reinterpret_cast<char*>(buf.Data()), c, flags);
@@ -69,8 +79,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   auto buf = BufferArg(info, 1, "buffer");
   uint64_t off = U64Arg(info, 2, "offset");
   int flags = OpFlagsArg(info, 3);
-  auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_write2");
-  op->Pin(buf);
+  auto* op = new AioOp(env, t.bridge, std::move(t.image), "rbd_aio_write2");  // Unpinned: lib/ holds `buf`
   rbd_image_t img = op->image->image;
   return op->Start(env, [&](rbd_completion_t c) {
     return rbd_aio_write2(img, off, buf.Length(), reinterpret_cast<const char*>(buf.Data()), c, flags);
