@@ -6,7 +6,7 @@
  * The tests of each describe block run in order and build on each other: an
  * image is enabled, replicated, failed over, split and repaired.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -140,11 +140,23 @@ async function exportHash(site: Site, name: string): Promise<string> {
   return h;
 }
 
-/** Write 1 MiB of random 4 KiB blocks with the CLI (the SDK has no data I/O here). */
+/**
+ * Write 1 MiB of random 4 KiB blocks at random offsets through the SDK (what was `rbd bench --io-type write`:
+ * the 16.2 CLI aborted once in ~AsyncOpTracker on a journaled image, a crash of the tool, not of this test).
+ */
 async function writeData(site: Site, name: string): Promise<void> {
-  await lab.rbd(site, ['bench', '--io-type', 'write', '--io-size', '4K', '--io-total', '1M', '--io-pattern', 'rand', spec(name)], {
-    timeoutMs: 60_000,
-  });
+  const image = await pool(site).openImage(name);
+  try {
+    const blocks = Math.floor((await image.stat()).size / 4096);
+    for (let i = 0; i < 256; i += 16) {
+      await Promise.all(
+        Array.from({ length: 16 }, () => image.write(randomBytes(4096), Math.floor(Math.random() * blocks) * 4096)),
+      );
+    }
+    await image.flush();
+  } finally {
+    await image.close();
+  }
 }
 
 /** Wait until both sites export the same bytes; returns the hash. */
