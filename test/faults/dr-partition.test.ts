@@ -66,7 +66,10 @@ const theLab = (): Lab => {
   if (!lab) throw new Error(`the partition lab in ${LAB_DIR} did not start (see beforeAll)`);
   return lab;
 };
-const figure = (line: string) => figures.push(line);
+const figure = (line: string) => {
+  figures.push(line);
+  if (process.env.XRBD_LAB_VERBOSE === '1') process.stderr.write(`[dr-partition] ${line}\n`);
+};
 const { withImage, hashImage, isPrimary, ackedWrite, converged, mirroredImages, dropImages } = imageHelpers(pool, theLab, uniq);
 
 beforeAll(async () => {
