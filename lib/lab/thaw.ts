@@ -58,36 +58,34 @@ export async function thaw(lab: Thawable, name: string, timeoutMs: number): Prom
   // Laggy PGs show up only once the OSD has run its timers after the SIGCONT (seconds later: a dr-faults run saw
   // none right after the thaw, then 4 of 8 laggy, 131 ops 'waiting for readable' and `rbd mirror pool status`
   // timing out for 90 s). So the site is watched until no PG has been laggy for QUIET_MS: laggy ones are
-  // re-peered, and if they stay laggy 10 s the OSD is marked down once (it re-asserts itself up and re-peers).
+  // re-peered, and if they stay laggy 10 s the OSD is marked down (it re-asserts itself up and re-peers); the OSD
+  // must be up through the quiet time as well.
   const result = { laggy: [] as string[], repeered: false, markedDown: false, mgrMs: 0, mgrRestarted: false };
+  const osdUp = async (): Promise<boolean> => {
+    const st = parseJson<{ num_up_osds?: number }>(await lab.ceph(name, ['osd', 'stat', '--format', 'json'], { timeoutMs: left() }), `ceph osd stat on ${name}`);
+    return (st.num_up_osds ?? 0) >= 1;
+  };
   let quietSince = Date.now();
   let laggySince: number | null = null;
   while (Date.now() - quietSince < QUIET_MS) {
-    if (Date.now() > deadline) throw new Error(`lab: PGs of ${name} still laggy after the thaw: ${result.laggy.join(', ')}`);
-    const laggy = await laggyPgs();
-    if (laggy.length) {
+    if (Date.now() > deadline) throw new Error(`lab: PGs of ${name} still laggy (or its OSD down) after the thaw: ${result.laggy.join(', ') || 'none laggy'}`);
+    // a CLI call timing out (the site still busy catching up) counts as not quiet yet
+    const [laggy, up] = await Promise.all([laggyPgs(), osdUp()]).catch(() => [[], false] as [string[], boolean]);
+    if (laggy.length || !up) {
       for (const pg of laggy) if (!result.laggy.includes(pg)) result.laggy.push(pg);
-      if (laggySince === null) {
-        for (const pg of laggy) await lab.ceph(name, ['pg', 'repeer', pg], { timeoutMs: left() });
-        result.repeered = true;
-        laggySince = Date.now();
-      } else if (Date.now() - laggySince > 10_000) {
-        await lab.ceph(name, ['osd', 'down', '0'], { timeoutMs: left() });
+      if (laggy.length && up && !result.repeered) {
+        // refused (EAGAIN) while the mon still counts the OSD down: tried again on the next round
+        const done = await Promise.all(laggy.map((pg) => lab.ceph(name, ['pg', 'repeer', pg], { timeoutMs: left() }).then(() => true, () => false)));
+        result.repeered = done.every(Boolean);
+      }
+      laggySince ??= Date.now();
+      if (laggy.length && Date.now() - laggySince > 10_000) {
+        await lab.ceph(name, ['osd', 'down', '0'], { timeoutMs: left() }).catch(() => undefined);
         result.markedDown = true;
         laggySince = Date.now();
       }
       quietSince = Date.now();
     } else laggySince = null;
-    await sleep(500);
-  }
-  // the OSD up again (after a mark-down) before the site is handed back
-  for (;;) {
-    const st = parseJson<{ num_up_osds?: number; num_osds?: number }>(
-      await lab.ceph(name, ['osd', 'stat', '--format', 'json'], { timeoutMs: left() }),
-      `ceph osd stat on ${name}`,
-    );
-    if ((st.num_up_osds ?? 0) >= 1) break;
-    if (Date.now() > deadline) throw new Error(`lab: the OSD of ${name} is not up after the thaw`);
     await sleep(500);
   }
   // the mgr available and answering a mgr command (the service map, as `rbd mirror pool status` reads it)
