@@ -15,6 +15,8 @@ export interface ThawResult {
   mgrMs: number;
   /** Whether the mgr had to be restarted (it did not serve again within MGR_WAIT_MS). */
   mgrRestarted: boolean;
+  /** Whether rbd-mirror was restarted (always, after the rest of the site is back). */
+  mirrorRestarted: boolean;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function thaw(lab: Thawable, name: string, timeoutMs: number): Prom
   // timing out for 90 s). So the site is watched until no PG has been laggy for QUIET_MS: laggy ones are
   // re-peered, and if they stay laggy 10 s the OSD is marked down (it re-asserts itself up and re-peers); the OSD
   // must be up through the quiet time as well.
-  const result = { laggy: [] as string[], repeered: false, markedDown: false, mgrMs: 0, mgrRestarted: false };
+  const result = { laggy: [] as string[], repeered: false, markedDown: false, mgrMs: 0, mgrRestarted: false, mirrorRestarted: false };
   const osdUp = async (): Promise<boolean> => {
     const st = parseJson<{ num_up_osds?: number }>(await lab.ceph(name, ['osd', 'stat', '--format', 'json'], { timeoutMs: left() }), `ceph osd stat on ${name}`);
     return (st.num_up_osds ?? 0) >= 1;
@@ -112,5 +114,10 @@ export async function thaw(lab: Thawable, name: string, timeoutMs: number): Prom
     await sleep(500);
   }
   result.mgrMs = Date.now() - t;
+  // rbd-mirror frozen past its watch and leader-lock timeouts came back unregistered in the service map
+  // (health UNKNOWN, no instance id, for the 90 s the test waited): it is started afresh, as an operator would
+  await lab.killDaemon(name, 'rbd-mirror', 'SIGKILL');
+  await lab.startDaemon(name, 'rbd-mirror', { timeoutMs: Math.max(5000, deadline - Date.now()) });
+  result.mirrorRestarted = true;
   return result;
 }
