@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ceph-site.sh — one single-node Ceph cluster in a directory: mon, mgr,
-# one OSD and an rbd-mirror daemon, all on 127.0.0.1 with msgr v2 only and a
+# one OSD and an rbd-mirror daemon, all on 127.0.0.1 (or --addr) with msgr v2 only and a
 # private port range.  Used by the TypeScript lab controller (lib/lab) and by a
 # container entrypoint, so it depends on bash + the Ceph packages only.  Works
 # with the Ceph installed, 16.2 (Pacific), 18.2 (Reef) or 20.2 (Tentacle): the
@@ -10,6 +10,7 @@
 #
 #   ceph-site.sh start  --dir DIR --name NAME --mon-port P --port-min A --port-max B
 #                       [--objectstore memstore|bluestore] [--timeout SECS]
+#                       [--addr IP] [--netns NS]
 #   ceph-site.sh stop   --dir DIR [--purge]
 #   ceph-site.sh status --dir DIR
 #   ceph-site.sh resume --dir DIR [--timeout SECS]
@@ -27,6 +28,10 @@
 # available; osd: active; rbd-mirror: still alive after 0.5 s) — for fault
 # injection, the rest of the site keeps running.  MEMSTORE_BYTES (default 4 GiB) caps the memstore OSD: memory is
 # used only as data is written, but a full OSD blocks every write.
+# --addr (default 127.0.0.1) is the address every daemon binds to and the mon is
+# reached at; --netns runs every daemon inside that network namespace (`ip netns
+# exec`, which must already exist and hold --addr: the lab's netns mode makes
+# both, lib/lab/netns.ts). Both are recorded in .ceph-site for resume/start-daemon.
 # XRBD_CLIENT_CEPH_RELEASE (default: the daemons' release) is the release of the
 # librbd the clients of this site's ceph.conf run (scripts/container-lab.sh passes
 # the host's): it decides the [client] workaround for librbd 16.2.15 below.
@@ -44,13 +49,14 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 log() { [[ -n "${CEPH_SITE_QUIET:-}" ]] || echo "$PROG: $*" >&2; }
 
 usage() {
-  sed -n '7,13p' "$0" >&2
+  sed -n '11,18p' "$0" >&2
   exit 2
 }
 
 # ---------------------------------------------------------------- arguments
 CMD="${1:-}"; [[ -n "$CMD" ]] || usage; shift
 DIR="" NAME="" MON_PORT="" PORT_MIN="" PORT_MAX="" OBJECTSTORE=memstore TIMEOUT=60 PURGE=0 DAEMON="" SIGNAL=KILL
+ADDR=127.0.0.1 NETNS=
 while (($#)); do
   case "$1" in
     --dir) DIR="${2:?}"; shift 2 ;;
@@ -59,6 +65,8 @@ while (($#)); do
     --port-min) PORT_MIN="${2:?}"; shift 2 ;;
     --port-max) PORT_MAX="${2:?}"; shift 2 ;;
     --objectstore) OBJECTSTORE="${2:?}"; shift 2 ;;
+    --addr) ADDR="${2:?}"; shift 2 ;;
+    --netns) NETNS="${2:?}"; shift 2 ;;
     --timeout) TIMEOUT="${2:?}"; shift 2 ;;
     --purge) PURGE=1; shift ;;
     --daemon) DAEMON="${2:?}"; shift 2 ;;
@@ -238,6 +246,7 @@ if [[ "$CMD" == resume || "$CMD" == start-daemon ]]; then
   [[ -n "$NAME" && -n "$MON_PORT" ]] || die "$DIR/.ceph-site is incomplete"
   PORT_MIN="${PORT_MIN:-$((MON_PORT + 1))}"; PORT_MAX="${PORT_MAX:-$((MON_PORT + 99))}"
   OBJECTSTORE="${OBJECTSTORE:-memstore}"
+  ADDR="$(kv addr)"; ADDR="${ADDR:-127.0.0.1}"; NETNS="$(kv netns)"
 fi
 
 # ---------------------------------------------------------------- the installed release
@@ -282,6 +291,11 @@ done
 ((PORT_MAX - PORT_MIN >= 8)) || die "port range $PORT_MIN-$PORT_MAX too small (need at least 9 ports)"
 ((MON_PORT < PORT_MIN || MON_PORT > PORT_MAX)) || die "--mon-port $MON_PORT must be outside the bind range $PORT_MIN-$PORT_MAX"
 case "$OBJECTSTORE" in memstore|bluestore) ;; *) die "--objectstore must be memstore or bluestore (got '$OBJECTSTORE')" ;; esac
+[[ "$ADDR" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "--addr must be an IPv4 address (got '$ADDR')"
+if [[ -n "$NETNS" ]]; then
+  [[ "$NETNS" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "bad --netns '$NETNS'"
+  ip netns exec "$NETNS" true 2>/dev/null || die "network namespace $NETNS is not usable (ip netns exec $NETNS true failed)"
+fi
 for b in ceph ceph-mon ceph-mgr ceph-osd rbd-mirror monmaptool ceph-authtool uuidgen timeout; do
   command -v "$b" >/dev/null || die "missing program: $b (install the Ceph packages)"
 done
@@ -333,23 +347,24 @@ elif [[ -n "$(ls -A "$DIR" 2>/dev/null)" ]]; then
   WIPE=1
 fi
 
+in_netns() { if [[ -n "$NETNS" ]]; then ip netns exec "$NETNS" "$@"; else "$@"; fi; }
 # 2. the mon port must be free (a listener on it, or anybody bound to it)
 #    (only listeners count: TIME_WAIT leftovers do not stop the mon binding)
 port_taken() {
   local p="$1"
   if command -v ss >/dev/null; then
-    [[ -n "$(ss -Htln "( sport = :$p )" 2>/dev/null)" ]] && return 0
+    [[ -n "$(in_netns ss -Htln "( sport = :$p )" 2>/dev/null)" ]] && return 0
   fi
-  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && return 0
+  (exec 3<>"/dev/tcp/$ADDR/$p") 2>/dev/null && return 0
   return 1
 }
 if [[ "$CMD" != start-daemon || "$ONE" == mon.a ]]; then
-  port_taken "$MON_PORT" && die "mon port 127.0.0.1:$MON_PORT is already in use; cannot start site $NAME"
+  port_taken "$MON_PORT" && die "mon port $ADDR:$MON_PORT is already in use; cannot start site $NAME"
 fi
 ((WIPE)) && find "$DIR" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 
 MIRROR_ID="rbd-mirror.$NAME"
-MON_HOST="v2:127.0.0.1:$MON_PORT"
+MON_HOST="v2:$ADDR:$MON_PORT"
 
 # ---- failure handling: stop what we started, say what failed and where to look
 STARTED=0
@@ -378,7 +393,10 @@ run_logged() {  # run_logged DAEMON STEP CMD... : a bounded foreground step (mkf
 launch() {  # launch DAEMON CMD... : start in the foreground mode, detached, record pid
   local d="$1"; shift
   STARTED=1
-  setsid "$@" </dev/null >"$LOGD/$d.out" 2>&1 &
+  # in the site's namespace: `ip netns exec` execs the daemon itself (the pid recorded is the daemon's)
+  if [[ -n "$NETNS" ]]; then setsid ip netns exec "$NETNS" "$@" </dev/null >"$LOGD/$d.out" 2>&1 &
+  else setsid "$@" </dev/null >"$LOGD/$d.out" 2>&1 &
+  fi
   echo $! >"$RUN/$d.pid"
 }
 
@@ -402,8 +420,8 @@ cephq() {  # bounded ceph CLI call against this site
 
 if [[ "$CMD" == start ]]; then
 mkdir -p "$RUN" "$LOGD" "$DIR/mon" "$DIR/mgr" "$DIR/osd"
-printf 'name=%s\nmon_port=%s\nport_min=%s\nport_max=%s\nobjectstore=%s\n' \
-  "$NAME" "$MON_PORT" "$PORT_MIN" "$PORT_MAX" "$OBJECTSTORE" >"$DIR/.ceph-site"
+printf 'name=%s\nmon_port=%s\nport_min=%s\nport_max=%s\nobjectstore=%s\naddr=%s\nnetns=%s\n' \
+  "$NAME" "$MON_PORT" "$PORT_MIN" "$PORT_MAX" "$OBJECTSTORE" "$ADDR" "$NETNS" >"$DIR/.ceph-site"
 
 FSID="$(uuidgen)"
 
@@ -434,8 +452,8 @@ cat >"$CONF" <<EOF
 [global]
 fsid = $FSID
 mon host = [$MON_HOST]
-public addr = 127.0.0.1
-cluster addr = 127.0.0.1
+public addr = $ADDR
+cluster addr = $ADDR
 ms bind msgr1 = false
 ms bind msgr2 = true
 ms bind ipv6 = false
@@ -553,7 +571,7 @@ wait_mon() {
   while :; do
     check_alive mon.a
     if cephq mon stat >/dev/null 2>&1; then return 0; fi
-    (($(remaining) > 0)) || fail "timed out after ${TIMEOUT}s waiting for mon.a on 127.0.0.1:$MON_PORT" "$(logfile_of mon.a)"
+    (($(remaining) > 0)) || fail "timed out after ${TIMEOUT}s waiting for mon.a on $ADDR:$MON_PORT" "$(logfile_of mon.a)"
     sleep 0.3
   done
 }

@@ -1,10 +1,12 @@
-// The lab controller: N single-node Ceph sites (docker/ceph-site.sh) on 127.0.0.1,
-// with RBD mirroring set up between the first two. Self-contained: it does not
+// The lab controller: N single-node Ceph sites (docker/ceph-site.sh) on 127.0.0.1 (or, with `netns`, two sites
+// in network namespaces of the lab's own: lib/lab/netns.ts), with RBD mirroring set up between the first two. Self-contained: it does not
 // import the SDK, it drives the `ceph`/`rbd` CLIs and the site script.
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
 import { run, sleep } from './exec';
+import { setUpMirroring } from './mirroring';
+import { cleanNetwork, createNetwork, cutSync, healNetwork, planNetwork, type LabCut, type LabNetwork } from './netns';
 import { findLabDaemons, isAlive, recordedPids } from './procs';
 import type { LabAdoptOptions, LabDaemon, LabFile, LabFileSite, LabMirrorMode, LabObjectstore, LabOptions, LabSignal, LabSiteInfo } from './types';
 import { thaw, type ThawResult } from './thaw';
@@ -92,6 +94,7 @@ export class Lab {
     const objectstore = opts.objectstore ?? 'memstore';
     const mirrorMode = opts.mirrorMode ?? 'image';
     const mirroring = opts.mirroring ?? true;
+    const network = opts.netns ? planNetwork(basePort, names.length) : undefined;
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const log = opts.log ?? (() => undefined);
     const env: NodeJS.ProcessEnv = { ...process.env, ...(opts.env ?? {}) };
@@ -114,6 +117,7 @@ export class Lab {
       await new Lab(previous, log, opts.env).stop().catch(() => undefined);
     }
     await fsp.rm(path.join(dir, LAB_FILE), { force: true });
+    if (network) await createNetwork(network); // (what a crashed run with this base port left is removed first)
 
     const script = siteScriptPath();
     const perSiteSecs = Math.max(10, Math.floor((deadline - Date.now()) / 1000) - 5);
@@ -122,10 +126,12 @@ export class Lab {
       names.map(async (name, i): Promise<LabFileSite> => {
         const monPort = basePort + 100 * i;
         const siteDir = path.join(dir, name);
+        const net = network?.sites[i];
         const args = [
           script, 'start', '--dir', siteDir, '--name', name,
           '--mon-port', String(monPort), '--port-min', String(monPort + 1), '--port-max', String(monPort + 99),
           '--objectstore', objectstore, '--timeout', String(perSiteSecs),
+          ...(net ? ['--addr', net.addr, '--netns', net.netns] : []),
         ];
         try {
           await run('bash', args, {
@@ -148,7 +154,7 @@ export class Lab {
     );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     const file: LabFile = {
-      version: 1, dir, pool, basePort, objectstore, mirrorMode, mirroring,
+      version: 1, dir, pool, basePort, objectstore, mirrorMode, mirroring, ...(network ? { network } : {}),
       createdAt: new Date().toISOString(),
       sites: names.map((name, i) => {
         const r = results[i];
@@ -156,7 +162,7 @@ export class Lab {
         const monPort = basePort + 100 * i;
         // placeholder so that stop() can clean up a half-started lab
         return {
-          name, dir: path.join(dir, name), fsid: '', monHost: `v2:127.0.0.1:${monPort}`,
+          name, dir: path.join(dir, name), fsid: '', monHost: `v2:${network?.sites[i].addr ?? '127.0.0.1'}:${monPort}`,
           confPath: path.join(dir, name, 'ceph.conf'), keyringPath: '', clientId: 'admin', key: '',
           mirrorClientId: `rbd-mirror.${name}`, logDir: path.join(dir, name, 'log'),
           monPort, portMin: monPort + 1, portMax: monPort + 99, objectstore,
@@ -304,6 +310,7 @@ export class Lab {
       }
     }
     if (stray.length) await waitGone(stray.map((p) => p.pid), 5000);
+    if (this.#file.network) await cleanNetwork(this.#file.network).catch((e: unknown) => errors.push(`network: ${String(e)}`));
     if (opts.purge) {
       // only remove what the lab created
       for (const s of this.#file.sites) await fsp.rm(s.dir, { recursive: true, force: true });
@@ -396,6 +403,28 @@ export class Lab {
    */
   async thawSite(name: string, opts: { timeoutMs?: number } = {}): Promise<ThawResult> {
     return thaw(this, name, opts.timeoutMs ?? 60_000);
+  }
+
+  /** The lab's own network (namespaces, addresses, links) when started with `netns: true`, else undefined. */
+  get network(): LabNetwork | undefined {
+    return this.#file.network;
+  }
+
+  /**
+   * Partition a site of a netns lab: every packet on the links `what` names is dropped silently ('all': the
+   * site's link to the clients of the root namespace and its link to the other site — the site is gone for
+   * everybody, its daemons keep running; 'peer': the site-to-site link only). Synchronous, so that it can be
+   * called from an event handler before the next request goes out. heal() undoes it.
+   */
+  cutSite(name: string, what: LabCut = 'all'): void {
+    const net = this.#file.network;
+    if (!net) throw new Error('lab: cutSite() needs a lab started with netns: true');
+    cutSync(net, this.#file.sites.indexOf(this.#fileSite(name)), what);
+  }
+
+  /** Take every cut of the lab's network off (idempotent). */
+  async heal(): Promise<void> {
+    if (this.#file.network) await healNetwork(this.#file.network);
   }
 
   /** The pid of one daemon of a site if it is running, else null. */
@@ -538,43 +567,6 @@ export class Lab {
 
   async #setUpMirroring(deadline: number): Promise<void> {
     const [a, b] = this.#file.sites;
-    const mode = this.#file.mirrorMode;
-    await Promise.all(
-      [a, b].map((s) =>
-        this.rbd(s.name, ['mirror', 'pool', 'enable', '--site-name', s.name, this.pool, mode], {
-          timeoutMs: this.#remaining(deadline),
-        }),
-      ),
-    );
-    const token = (
-      await this.rbd(a.name, ['mirror', 'pool', 'peer', 'bootstrap', 'create', '--site-name', a.name, this.pool], {
-        timeoutMs: this.#remaining(deadline),
-      })
-    ).trim();
-    if (!token) throw new Error(`lab: empty bootstrap token from ${a.name}`);
-    const tokenFile = path.join(this.dir, `.bootstrap-token.${process.pid}`);
-    await fsp.writeFile(tokenFile, token + '\n', { mode: 0o600 });
-    try {
-      await this.rbd(
-        b.name,
-        ['mirror', 'pool', 'peer', 'bootstrap', 'import', '--site-name', b.name, '--direction', 'rx-tx', this.pool, tokenFile],
-        { timeoutMs: this.#remaining(deadline) },
-      );
-    } finally {
-      await fsp.rm(tokenFile, { force: true });
-    }
-    // both sides must now see exactly one peer (rx-tx)
-    for (const [s, other] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const info = parseJson<{ mode?: string; site_name?: string; peers?: Array<{ site_name?: string; direction?: string }> }>(
-        await this.rbd(s.name, ['mirror', 'pool', 'info', this.pool, '--format', 'json'], { timeoutMs: this.#remaining(deadline) }),
-        `rbd mirror pool info on ${s.name}`,
-      );
-      const peers = info.peers ?? [];
-      if (info.mode !== mode || peers.length !== 1 || peers[0].site_name !== other.name)
-        throw new Error(`lab: unexpected mirroring set-up on ${s.name}: ${JSON.stringify(info)}`);
-    }
+    await setUpMirroring(this, a.name, b.name, this.#file.mirrorMode, () => this.#remaining(deadline));
   }
 }

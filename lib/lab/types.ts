@@ -1,4 +1,5 @@
 // The lab's public shapes: sites, options, daemons and signals (lib/lab/lab.ts uses them).
+import type { LabNetwork } from './netns';
 
 /** One site of the lab: what a client needs to connect to it (`lab.site(name)`). */
 export interface LabSiteInfo {
@@ -56,6 +57,12 @@ export interface LabOptions {
   mirroring?: boolean;
   /** Overall bound for start(), including the mirroring set-up (default 120000). */
   timeoutMs?: number;
+  /**
+   * Each of the two sites in a network namespace of the lab's own, with veth pairs to the root namespace and
+   * between the sites, names and 10.x.y.0/24 addresses from basePort (lib/lab/netns.ts); Linux and root only.
+   * Lets a test partition a site (cutSite/heal). Default false: every site on 127.0.0.1.
+   */
+  netns?: boolean;
   /** Progress lines (default: discarded). */
   log?: (line: string) => void;
   /** Extra environment for the site script and CLIs (e.g. a PATH for fault injection). */
@@ -99,6 +106,8 @@ export interface LabFile {
   objectstore: LabObjectstore;
   mirrorMode: LabMirrorMode;
   mirroring: boolean;
+  /** The lab's own network (netns labs only). */
+  network?: LabNetwork;
   createdAt: string;
   sites: LabFileSite[];
 }

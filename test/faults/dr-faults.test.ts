@@ -20,26 +20,20 @@
  * answer of any call on the frozen site, step times) go to stderr at the end.
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
-import { Cluster, type DrEvent, type DrReport, failback, failover, type Image, type Pool } from '../../lib';
+import { Cluster, type DrEvent, failback, failover, type Pool } from '../../lib';
 import { Lab, findLabDaemons } from '../../lib/lab';
+import { BLOCK, type Site, bounded, eventLog, imageHelpers, other, pretty, scenario as scenarioOf, secs, sleep } from './dr-helpers';
 import { holdLabDir, type HeldLabDir } from './lab-dir-lock';
-import { type FaultCounts, tally } from './tally';
+import type { FaultCounts } from './tally';
 import { LAB_BASE_PORT } from '../setup/ports';
-
-type Site = 'site-a' | 'site-b';
-const other = (s: Site): Site => (s === 'site-a' ? 'site-b' : 'site-a');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const LAB_DIR = path.join(ROOT, '.lab-drfaults');
 const BASE_PORT = LAB_BASE_PORT + 200;
 const DIST = path.join(ROOT, 'dist');
-const MiB = 1024 * 1024;
-const SIZE = 8 * MiB;
-const BLOCK = 16 * 1024;
 /** operationTimeoutMs of the frozen site's client, and the slack allowed on top (2 busy cores). */
 const OP_TIMEOUT_MS = 3000;
 const MARGIN_MS = 5000;
@@ -54,13 +48,11 @@ const pools: Partial<Record<Site, Pool>> = {};
 const figures: string[] = [];
 let seq = 0;
 const uniq = (what: string) => `${what}-${process.pid}-${++seq}`;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const pool = (site: Site): Pool => pools[site] as Pool;
 const theLab = (): Lab => {
   if (!lab) throw new Error(`the DR fault lab in ${LAB_DIR} did not start (see beforeAll)`);
   return lab;
 };
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const figure = (line: string) => figures.push(line);
 
 let held: HeldLabDir | undefined;
@@ -105,117 +97,8 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- helpers
 
-async function bounded<T>(what: string, ms: number, p: Promise<T>, counts?: FaultCounts): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      if (counts) counts.hangs++;
-      reject(new Error(`${what} did not settle within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([p, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function scenario(suite: string, body: (counts: FaultCounts) => Promise<void>): Promise<void> {
-  const counts: FaultCounts = { scenarios: 1, faults: 0, survived: 0, badInputs: 0, crashes: 0, hangs: 0, mismatches: 0 };
-  try {
-    await body(counts);
-    counts.survived = counts.faults;
-  } finally {
-    tally(`dr-faults:${suite}`, counts);
-  }
-}
-
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-async function withImage<T>(site: Site, name: string, fn: (img: Image) => Promise<T>, readOnly = false): Promise<T> {
-  const img = await pool(site).openImage(name, readOnly ? { readOnly: true } : undefined);
-  try {
-    return await fn(img);
-  } finally {
-    await img.close();
-  }
-}
-
-const hashImage = (site: Site, name: string): Promise<string> => withImage(site, name, async (i) => sha256((await i.read(0, SIZE)) as Buffer), true);
-const imageId = (site: Site, name: string): Promise<string> => withImage(site, name, async (i) => (await i.stat()).id, true);
-const isPrimary = (site: Site, name: string): Promise<boolean> => withImage(site, name, async (i) => (await i.mirror.info()).primary);
-
-/** Writes a known block on `site` (the primary copy), flushed: an acknowledged write the scenario must find later. */
-async function ackedWrite(site: Site, name: string, block: number): Promise<Buffer> {
-  const data = randomBytes(BLOCK);
-  await withImage(site, name, async (i) => {
-    await i.write(data, block * BLOCK);
-    await i.flush();
-  });
-  return data;
-}
-
-/** Until the copy on `other(primary)` has the sha256 of the primary's (bounded); counts a mismatch if it never gets there. */
-async function converged(primary: Site, names: string[], counts: FaultCounts, ms = 120_000): Promise<void> {
-  for (const name of names) {
-    await withImage(primary, name, (i) => i.mirror.waitForReplication({ timeoutMs: ms, pollMs: 500 }));
-    const want = await hashImage(primary, name);
-    const deadline = Date.now() + ms;
-    let got = '';
-    while ((got = await hashImage(other(primary), name)) !== want) {
-      if (Date.now() > deadline) {
-        counts.mismatches++;
-        throw new Error(`${name}: the copy on ${other(primary)} (sha256 ${got}) differs from ${primary}'s (${want}) after ${ms} ms`);
-      }
-      await sleep(1000);
-    }
-  }
-}
-
-/** Where the primary role of each image is: 'site-a', 'site-b', 'both' or 'none'. */
-async function roles(names: string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const n of names) {
-    const [a, b] = [await isPrimary('site-a', n), await isPrimary('site-b', n)];
-    out[n] = a && b ? 'both' : a ? 'site-a' : b ? 'site-b' : 'none';
-  }
-  return out;
-}
-
-/** Images primary on site-a, 2 MiB of data each, mirrored (journal, snapshot, ...), fully replicated to site-b. */
-async function mirroredImages(prefix: string, modes: Array<'journal' | 'snapshot'>, counts: FaultCounts): Promise<string[]> {
-  const names: string[] = [];
-  for (const mode of modes) {
-    const name = uniq(`${prefix}-${mode[0]}`);
-    await pool('site-a').createImage(name, SIZE, { features: ['layering', 'exclusive-lock'] });
-    await withImage('site-a', name, async (img) => {
-      await img.write(randomBytes(2 * MiB), 0);
-      await img.flush();
-      await img.mirror.enable(mode);
-    });
-    names.push(name);
-  }
-  const deadline = Date.now() + 60_000;
-  for (const name of names) {
-    while (!(await pool('site-b').listImages()).includes(name)) {
-      if (Date.now() > deadline) throw new Error(`${name} did not appear on site-b within 60 s`);
-      await sleep(500);
-    }
-  }
-  await converged('site-a', names, counts, 90_000);
-  return names;
-}
-
-async function dropImages(names: string[]): Promise<void> {
-  for (const n of names) {
-    for (const site of ['site-a', 'site-b'] as const) {
-      await theLab().rbd(site, ['mirror', 'image', 'disable', '--force', `${theLab().pool}/${n}`]).catch(() => undefined);
-    }
-    for (const site of ['site-a', 'site-b'] as const) {
-      await theLab().rbd(site, ['rm', '--no-progress', `${theLab().pool}/${n}`]).catch(() => undefined);
-    }
-  }
-}
+const scenario = (suite: string, body: (counts: FaultCounts) => Promise<void>): Promise<void> => scenarioOf('dr-faults', suite, body);
+const { withImage, hashImage, imageId, ackedWrite, converged, roles, mirroredImages, dropImages } = imageHelpers(pool, theLab, uniq);
 
 interface ChildRun {
   code: number | null;
@@ -271,11 +154,6 @@ function checkChild(run: ChildRun & { timedOut: boolean }, counts: FaultCounts, 
   else if (run.signal && !(killedByUs && run.signal === 'SIGKILL')) counts.crashes++;
   else if (run.code !== null && run.code >= 128) counts.crashes++;
 }
-
-const pretty = (r: DrReport | ChildReport): string =>
-  r.images
-    .map((x) => `${x.image} ${x.outcome} ${x.before.from}/${x.before.to} -> ${x.after.from}/${x.after.to} [${x.actions.map((a) => (typeof a === 'string' ? a : `${a.step}@${a.site}`)).join(' ')}]${x.error ? ` ${x.error.message}` : ''}`)
-    .join('; ');
 
 // ---------------------------------------------------------------- 1. the frozen site
 
@@ -444,7 +322,7 @@ test('a frozen site (SIGSTOP of every daemon of site-a, I/O in flight): every ca
       const t0 = Date.now();
       const thaw = await theLab().thawSite('site-a', { timeoutMs: 90_000 });
       frozen = false;
-      figure(`frozen-site: site-a frozen ${secs(Date.now() - frozenAt)}, thawed in ${secs(Date.now() - t0)} (laggy PGs after the thaw: ${thaw.laggy.join(', ') || 'none'}${thaw.repeered ? ', re-peered' : ''}${thaw.markedDown ? ', OSD marked down once' : ''})`);
+      figure(`frozen-site: site-a frozen ${secs(Date.now() - frozenAt)}, thawed in ${secs(Date.now() - t0)} (laggy PGs after the thaw: ${thaw.laggy.join(', ') || 'none'}${thaw.repeered ? ', re-peered' : ''}${thaw.markedDown ? ', OSD marked down once' : ''}; mgr serving after ${thaw.mgrMs} ms${thaw.mgrRestarted ? ', restarted' : ''})`);
       await theLab().waitForMirrorDaemons({ timeoutMs: 90_000 });
       // split brain, seen from both sites
       expect(await roles(names)).toEqual(Object.fromEntries(names.map((n) => [n, 'both'])));
@@ -482,26 +360,6 @@ test('a frozen site (SIGSTOP of every daemon of site-a, I/O in flight): every ca
 }, 600_000);
 
 // ---------------------------------------------------------------- 3. faults in the middle of DR calls
-
-/** The events of an in-process DR call; `at(phase)` resolves when the first event of that phase comes. */
-function eventLog(): { onEvent: (e: DrEvent) => void; at: (phase: DrEvent['phase']) => Promise<DrEvent>; events: DrEvent[] } {
-  const events: DrEvent[] = [];
-  const waiters: Array<{ phase: DrEvent['phase']; resolve: (e: DrEvent) => void }> = [];
-  return {
-    events,
-    onEvent: (e) => {
-      events.push(e);
-      for (const w of waiters.filter((x) => x.phase === e.phase)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(e);
-      }
-    },
-    at: (phase) => {
-      const seen = events.find((e) => e.phase === phase);
-      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ phase, resolve }));
-    },
-  };
-}
 
 /** Kill -9 rbd-mirror of `site` when the DR call reaches `phase`, start it again 3 s later. Resolves with whether it fired. */
 function killMirrorAt(log: ReturnType<typeof eventLog>, phase: DrEvent['phase'], site: Site, counts: FaultCounts, done: Promise<unknown>): Promise<boolean> {

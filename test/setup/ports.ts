@@ -7,7 +7,10 @@
  *   base + 0 … 199      the shared two-site lab (jest's global setup; site i's mon on base + 100 i)
  *   base + 400 … 499    test/integration/lab/lab.test.ts's single-site robustness labs
  *   base + 200 … 399    test/faults/dr-faults.test.ts's two-site lab; bench/dr_scale.js's two-site lab
- *                       (the benchmark is a run of its own, never beside the fault suites)
+ *                       (the benchmark is a run of its own, never beside the fault suites);
+ *                       test/faults/dr-partition.test.ts's lab (the faults project runs one suite at a time;
+ *                       in its netns form the ports are bound in the lab's own namespaces, 10.x.y.0/24 from
+ *                       the base port, not on 127.0.0.1)
  *   base + 500 … 699    test/faults/lab-faults.test.ts's two-site lab (XRBD_FAULTS_BASE_PORT overrides)
  *   base + 700 … 899    test/faults/dr-site-loss.test.ts's demo lab (npm run demo's own default is 17900)
  *   base + 900 … 999    bench/run.js's single-site lab (BENCH_BASE_PORT overrides; the same arithmetic there)
