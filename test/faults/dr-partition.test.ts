@@ -314,6 +314,15 @@ async function cutDuringFailover(cut: Cut, step: Step, counts: FaultCounts): Pro
     // the same call again converges
     let rerun = r;
     for (let i = 1; i <= 2; i++) {
+      // An rbd-mirror that died meanwhile (a Ceph daemon crash: 20.2's aborted once in librbd::Journal::close after
+      // its SIGCONT in the frozen-peer form; with-cores prints its core) is started again, as an operator would:
+      // without a replayer no failover can finish. Said loudly, never silently.
+      for (const s of ['site-a', 'site-b'] as const) {
+        if ((await theLab().daemonPid(s, 'rbd-mirror')) !== null) continue;
+        process.stderr.write(`!!! dr-partition: ${cut}/${step}: the rbd-mirror of ${s} is gone (a daemon crash, not this process): started again\n`);
+        figure(`${cut}/${step}: rbd-mirror of ${s} had died before rerun ${i}: started again`);
+        await theLab().startDaemon(s, 'rbd-mirror');
+      }
       rerun = await bounded('the rerun', DR_TIMEOUT_MS + 60_000, failover({ mode: 'planned', from: pool('site-a'), to: pool('site-b'), images: names, timeoutMs: DR_TIMEOUT_MS, pollMs: 500 }), counts);
       figure(`${cut}/${step}: rerun ${i} (${secs(rerun.ms)}): ${pretty(rerun)}`);
       if (rerun.ok) break;
