@@ -3,6 +3,7 @@
  * public classes in cluster.ts / pool.ts / image.ts validate arguments, name
  * things and turn native errors into RbdErrors before and after these calls.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type {
@@ -425,27 +426,50 @@ export type NativeConstantGroup =
 let loadedFrom: string | undefined;
 
 /**
- * Load the addon with RTLD_DEEPBIND where the platform has it (glibc), else as
- * `require()` does. Why: the node binary exports the OpenSSL it is built with
- * (3.0 in Node 20), and without DEEPBIND the libraries librbd brings in bind
- * their OpenSSL calls to it first, falling back to the system's libcrypto.so.3
- * only for what Node's lacks. libcryptsetup 2.8 (Debian forky, under librbd
- * 20.2's LUKS code) calls OSSL_set_max_threads (OpenSSL 3.2+) on a library
- * context made by Node's OSSL_LIB_CTX_new: `encryption.format()` crashed the
- * process (SIGSEGV in pthread_mutex_lock, test/integration/image/encryption.test.ts
- * in the 20.2 client container). With DEEPBIND, librbd, libcryptsetup and
- * libceph-common use the system's libcrypto alone; N-API, which only the node
- * binary defines, still binds to it.
+ * The system libcrypto's "major.minor" (read from the library file's version
+ * string), or undefined when it cannot be found.
  */
-function dlopenDeep(file: string): NativeBinding {
+function systemOpenSslMinor(): string | undefined {
+  const arch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+  for (const dir of [`/usr/lib/${arch}-linux-gnu`, `/lib/${arch}-linux-gnu`, '/usr/lib64', '/usr/lib']) {
+    try {
+      const m = /OpenSSL (\d+\.\d+)\.\d+/.exec(fs.readFileSync(path.join(dir, 'libcrypto.so.3')).toString('latin1'));
+      if (m) return m[1];
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Load the addon, with RTLD_DEEPBIND only when the system's OpenSSL is not
+ * the one the node binary carries. Why: the node binary exports the OpenSSL
+ * it is built with (3.0 in Node 20), and the libraries librbd brings in bind
+ * their OpenSSL calls to it first, falling back to the system's libcrypto.so.3
+ * for what Node's lacks. libcryptsetup 2.8 (Debian forky, under librbd 20.2's
+ * LUKS code) calls OSSL_set_max_threads (OpenSSL 3.2+) on a library context
+ * made by Node's OSSL_LIB_CTX_new: `encryption.format()` crashed the process
+ * (SIGSEGV in pthread_mutex_lock, the 20.2 client container). With DEEPBIND
+ * they use the system's libcrypto alone. Not always, because DEEPBIND has its
+ * own fault: node holds copy-relocated std::cerr/std::cout, so a deep-bound
+ * library writes to libstdc++'s never-constructed ones — librados does, on a
+ * bad mon address (SIGSEGV in MonMap::build_initial, the bad-input suite on
+ * 16.2). When both OpenSSLs are one minor release (Debian 12: 3.0 and 3.0),
+ * the plain load is right; README "Known issues" says what is left.
+ */
+function dlopenAddon(file: string): NativeBinding {
   const flags = os.constants.dlopen as { RTLD_NOW?: number; RTLD_DEEPBIND?: number };
-  if (flags.RTLD_DEEPBIND === undefined || flags.RTLD_NOW === undefined) {
+  const nodeMinor = /^(\d+\.\d+)/.exec(process.versions.openssl ?? '')?.[1];
+  const systemMinor = systemOpenSslMinor();
+  const deep = flags.RTLD_DEEPBIND !== undefined && flags.RTLD_NOW !== undefined && systemMinor !== undefined && systemMinor !== nodeMinor;
+  if (!deep) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(file) as NativeBinding;
   }
   const m = { exports: {} as NativeBinding };
   // require.resolve: a missing file is MODULE_NOT_FOUND ("Cannot find module"), as with require()
-  process.dlopen(m, require.resolve(file), flags.RTLD_NOW | flags.RTLD_DEEPBIND);
+  process.dlopen(m, require.resolve(file), (flags.RTLD_NOW as number) | (flags.RTLD_DEEPBIND as number));
   return m.exports;
 }
 
@@ -460,7 +484,7 @@ function load(): NativeBinding {
       ? path.resolve(override)
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
         (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
-    const b = dlopenDeep(file);
+    const b = dlopenAddon(file);
     loadedFrom = file;
     return b;
   } catch (err) {
