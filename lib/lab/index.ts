@@ -12,7 +12,7 @@ export { Lab, defaultLabDir, siteScriptPath, packageRoot } from './lab';
 export type { LabSiteInfo, LabOptions, LabAdoptOptions, LabObjectstore, LabMirrorMode, LabDaemon, LabSignal } from './lab';
 export type { ThawResult } from './thaw';
 export { netnsUnavailable } from './netns';
-export type { LabCut, LabNetwork } from './netns';
+export type { LabCut, LabNetwork, LabSiteNetwork } from './netns';
 export { LabCommandError, run } from './exec';
 export type { RunOptions, RunResult } from './exec';
 export { findLabDaemons, findProcessesMentioning, isAlive, recordedPids } from './procs';

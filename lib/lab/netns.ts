@@ -25,7 +25,23 @@ export interface LabNetwork {
   /** The /24 the addresses are in, e.g. '10.94.136.0/24'. */
   subnet: string;
   /** One per site, in site order. */
-  sites: Array<{ netns: string; addr: string; rootAddr: string; rootLink: string; siteLink: string; peerLink: string }>;
+  sites: LabSiteNetwork[];
+}
+
+/** One site's namespace, addresses and links in a netns lab. */
+export interface LabSiteNetwork {
+  /** The network namespace the site's daemons run in. */
+  netns: string;
+  /** The site's address, which every daemon binds to. */
+  addr: string;
+  /** The root namespace's address on the link to the site. */
+  rootAddr: string;
+  /** The root namespace's end of the link to the site (clients, CLIs, the orchestrator). */
+  rootLink: string;
+  /** The site's end of that link. */
+  siteLink: string;
+  /** The site's end of the site-to-site link (what rbd-mirror uses). */
+  peerLink: string;
 }
 
 /** What cutSite() cuts: 'all' = the site is gone for clients and the other site; 'peer' = only the site-to-site link. */
